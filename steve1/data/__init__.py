@@ -1,0 +1,1 @@
+"""Episode storage (shared by Crafter and Minecraft), generation and train/val sampling."""

@@ -1,0 +1,1 @@
+"""Play-data generation: the scripted Crafter play agent and the dataset generator."""

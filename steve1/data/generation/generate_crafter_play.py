@@ -1,0 +1,219 @@
+"""Generate the task-agnostic Crafter play dataset (the counterpart of `convert_from_contractor.py`).
+
+    python -m steve1.data.generation.generate_crafter_play --output_dir data/crafter_play \
+        --num_episodes 100 --num_workers 2 --seed 0
+
+Episode i of a dataset uses env seed and agent seed derived from (seed, i), so a dataset is
+reproducible and can be extended. Finished episodes are skipped when the command is re-run; each
+episode is written atomically; `--worker_id` generates only one shard (episodes i with
+i % num_workers == worker_id), for splitting the work across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import crafter
+import numpy as np
+from tqdm import tqdm
+
+from steve1.data.episode_storage import is_episode_dir, write_episode
+from steve1.data.generation.crafter_state import capture_state, stack_states
+from steve1.data.generation.play_agent import INTENTIONS, PlayAgent
+from steve1.data.generation.play_stats import print_play_stats
+from steve1.goal_encoders import crafter as crafter_goal
+
+GENERATOR = "crafter_play_agent"
+GENERATOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlayConfig:
+    """Settings of one play-data generation run."""
+
+    output_dir: Path
+    num_episodes: int = 100
+    seed: int = 0
+    max_steps: int = 1000
+    epsilon: float = 0.1
+    size: int = 64
+
+
+def episode_name(seed: int, index: int) -> str:
+    return f"crafter_s{seed}_e{index:06d}"
+
+
+def episode_seeds(seed: int, index: int) -> tuple[int, np.random.SeedSequence]:
+    """(env seed, agent seed sequence) of episode `index`: independent streams from (seed, index)."""
+    sequence = np.random.SeedSequence([seed, index])
+    env_seq, agent_seq = sequence.spawn(2)
+    return int(env_seq.generate_state(1)[0] % (2**31 - 1)), agent_seq
+
+
+def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) -> dict[str, Any]:
+    """Play episode `index` with the scripted agent; returns frames, actions, states, metadata."""
+    env_seed, agent_seq = episode_seeds(cfg.seed, index)
+    env = env or crafter.Env(size=(cfg.size, cfg.size), length=cfg.max_steps)
+    env._seed, env._episode, env._length = env_seed, 0, cfg.max_steps
+    agent = PlayAgent(np.random.default_rng(agent_seq), epsilon=cfg.epsilon)
+    obs = env.reset()
+    agent.reset(env)
+    frames, actions, states, intentions = [], [], [], []
+    done = False
+    while not done:
+        states.append(capture_state(env))
+        action = agent.act(env)
+        intentions.append(INTENTIONS.index(agent.intention))
+        frames.append(obs)
+        actions.append(action)
+        obs, _, done, _ = env.step(action)
+    state_arrays = stack_states(states)
+    state_arrays["intention"] = np.array(intentions, np.uint8)
+    player = env._player
+    metadata = {
+        "world": "crafter",
+        "crafter_version": crafter.__version__ if hasattr(crafter, "__version__") else "1.8.3",
+        "seed": cfg.seed,
+        "episode_index": index,
+        "env_seed": env_seed,
+        "max_steps": cfg.max_steps,
+        "generator": {"name": GENERATOR, "version": GENERATOR_VERSION, "epsilon": cfg.epsilon},
+        "embedding": crafter_goal.describe(),
+        "intentions": list(INTENTIONS),
+        "achievements": dict(player.achievements),
+        "died": bool(player.health <= 0),
+    }
+    return {
+        "frames": np.stack(frames),
+        "actions": np.array(actions, np.int64),
+        "states": state_arrays,
+        "metadata": metadata,
+    }
+
+
+def generate_one(cfg: PlayConfig, index: int, env: crafter.Env | None = None) -> int:
+    """Play and store episode `index` unless it exists; returns its number of frames (0 if skipped)."""
+    path = cfg.output_dir / episode_name(cfg.seed, index)
+    if is_episode_dir(path):
+        return 0
+    episode = play_episode(cfg, index, env)
+    embeds = crafter_goal.encode_episode(episode["states"])
+    write_episode(
+        path, episode["frames"], episode["actions"], embeds, episode["metadata"], episode["states"]
+    )
+    return len(episode["actions"])
+
+
+_WORKER_ENV: crafter.Env | None = None
+
+
+def _worker_init(size: int) -> None:
+    global _WORKER_ENV
+    _WORKER_ENV = crafter.Env(size=(size, size))
+
+
+def _worker_run(job: tuple[PlayConfig, int]) -> int:
+    cfg, index = job
+    return generate_one(cfg, index, _WORKER_ENV)
+
+
+def check_output_dir(path: Path) -> None:
+    """Fail before any work if `path` cannot be created or written; remove stale temporaries."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise SystemExit(
+            f"error: output dir {path} is not writable ({err}); choose another --output_dir"
+        ) from err
+    for stale in path.glob(".tmp-*"):
+        if not _pid_alive(int(stale.name.rsplit("-", 1)[-1])):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def generate(cfg: PlayConfig, num_workers: int = 1, worker_id: int | None = None) -> int:
+    """Generate the missing episodes (all shards, or only `worker_id`'s); returns frames written."""
+    check_output_dir(cfg.output_dir)
+    shards = range(num_workers) if worker_id is None else [worker_id]
+    todo = [
+        i
+        for i in range(cfg.num_episodes)
+        if i % num_workers in shards
+        and not is_episode_dir(cfg.output_dir / episode_name(cfg.seed, i))
+    ]
+    processes = 1 if worker_id is not None else min(num_workers, max(len(todo), 1))
+    bar = tqdm(total=len(todo), desc="play episodes", unit="ep", disable=not sys.stderr.isatty())
+    written = 0
+    if processes == 1:
+        _worker_init(cfg.size)
+        for index in todo:
+            written += _worker_run((cfg, index))
+            bar.update()
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        with ctx.Pool(processes, initializer=_worker_init, initargs=(cfg.size,)) as pool:
+            for frames in pool.imap_unordered(_worker_run, [(cfg, i) for i in todo]):
+                written += frames
+                bar.update()
+    bar.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--output_dir",
+        type=Path,
+        default=Path("data/crafter_play"),
+        help="dataset directory (one sub-directory per episode)",
+    )
+    parser.add_argument("--num_episodes", type=int, default=100, help="episodes in the dataset")
+    parser.add_argument("--num_workers", type=int, default=2, help="parallel processes / shards")
+    parser.add_argument(
+        "--worker_id",
+        type=int,
+        default=None,
+        help="generate only this shard in this process (default: all shards)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed")
+    parser.add_argument("--max_steps", type=int, default=1000, help="episode length cap")
+    parser.add_argument("--epsilon", type=float, default=0.1, help="random-action probability")
+    parser.add_argument(
+        "--stats",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print the achievement table of the dataset at the end",
+    )
+    args = parser.parse_args(argv)
+    if args.num_workers < 1 or (
+        args.worker_id is not None and not 0 <= args.worker_id < args.num_workers
+    ):
+        parser.error("need num_workers >= 1 and 0 <= worker_id < num_workers")
+    cfg = PlayConfig(args.output_dir, args.num_episodes, args.seed, args.max_steps, args.epsilon)
+    written = generate(cfg, args.num_workers, args.worker_id)
+    print(f"wrote {written} frames to {args.output_dir}")
+    if args.stats:
+        print_play_stats(args.output_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Statistics of a play dataset: the share of episodes unlocking each achievement, and more.
+
+python -m steve1.data.generation.play_stats --data_dir data/crafter_play
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steve1.data.episode_storage import list_episodes, open_episodes
+
+
+def play_stats(data_dir: Path | str) -> dict[str, Any]:
+    """Per-achievement episode fraction and mean count, frames, lengths and deaths."""
+    readers = open_episodes(list_episodes(data_dir))
+    if not readers:
+        raise SystemExit(f"error: no readable episodes in {data_dir}")
+    metas = [r.metadata for r in readers]
+    names = sorted(metas[0]["achievements"])
+    counts = np.array([[m["achievements"][n] for n in names] for m in metas], dtype=np.float64)
+    lengths = np.array([m["length"] for m in metas])
+    return {
+        "episodes": len(metas),
+        "frames": int(lengths.sum()),
+        "mean_length": float(lengths.mean()),
+        "died": float(np.mean([m.get("died", False) for m in metas])),
+        "achievements": {
+            n: {
+                "episodes": float((counts[:, j] > 0).mean()),
+                "mean_count": float(counts[:, j].mean()),
+            }
+            for j, n in enumerate(names)
+        },
+    }
+
+
+def print_play_stats(data_dir: Path | str) -> dict[str, Any]:
+    """Print the achievement table of a dataset (markdown) and return the statistics."""
+    stats = play_stats(data_dir)
+    print(
+        f"{data_dir}: {stats['episodes']} episodes, {stats['frames']} frames, mean length "
+        f"{stats['mean_length']:.0f}, died in {stats['died']:.0%} of episodes"
+    )
+    print("| achievement | share of episodes | mean count per episode |")
+    print("|---|---|---|")
+    for name, row in stats["achievements"].items():
+        print(f"| {name} | {row['episodes']:.2f} | {row['mean_count']:.2f} |")
+    return stats
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data_dir", type=Path, default=Path("data/crafter_play"))
+    args = parser.parse_args(argv)
+    print_play_stats(args.data_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Train/validation split files: one episode directory per line."""

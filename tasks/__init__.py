@@ -1,0 +1,43 @@
+"""Task specs and environments: the Crafter tasks (default) and the paper's MineDojo tasks.
+
+`tasks.make(name, **overrides)` returns a gymnasium env for any task in `task_specs.yaml`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+
+from tasks.specs import (
+    CrafterTaskSpec,
+    MinedojoTaskSpec,
+    TaskSpec,
+    TaskSpecError,
+    get_task_spec,
+    load_task_specs,
+    task_names,
+)
+
+__all__ = [
+    "CrafterTaskSpec",
+    "MinedojoTaskSpec",
+    "TaskSpec",
+    "TaskSpecError",
+    "get_task_spec",
+    "load_task_specs",
+    "make",
+    "task_names",
+]
+
+
+def make(name: str, render_mode: str | None = None, **overrides: Any) -> gymnasium.Env:
+    """Build the env of task `name`; `overrides` replace spec fields (e.g. `max_steps=50`)."""
+    spec = get_task_spec(name, **overrides)
+    if isinstance(spec, CrafterTaskSpec):
+        from tasks.crafter.env import CrafterTaskEnv
+
+        return CrafterTaskEnv(spec, render_mode=render_mode)
+    from tasks.minedojo import make_minedojo_env
+
+    return make_minedojo_env(spec)
