@@ -22,6 +22,7 @@ import os
 import shutil
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ import numpy as np
 EMBED_OFFSET = 15  # the first goal embedding covers frames 0..15, so it sits at row 15
 FRAME_CHUNK = 256
 FORMAT_VERSION = 1
+# What a damaged file raises while being read.
+_READ_ERRORS = (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
 _REQUIRED_FILES = ("frames.npz", "actions.npy", "embeds.npy", "len.txt", "metadata.json")
 
 
@@ -113,7 +116,7 @@ class EpisodeReader:
             embeds = np.load(self.path / "embeds.npy", mmap_mode="r")
             with zipfile.ZipFile(self.path / "frames.npz") as archive:
                 n_chunks = len(archive.namelist())
-        except (ValueError, OSError, zipfile.BadZipFile) as err:
+        except _READ_ERRORS as err:
             raise CorruptEpisodeError(self.path, f"unreadable array file: {err}") from err
         expected_chunks = -(-self.length // FRAME_CHUNK)
         if len(actions) != self.length or len(embeds) != self.length:
@@ -136,7 +139,7 @@ class EpisodeReader:
         try:
             with np.load(self.path / "frames.npz") as archive:
                 parts = [archive[f"chunk_{i:05d}"] for i in range(first, last + 1)]
-        except (ValueError, OSError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        except _READ_ERRORS as err:
             raise CorruptEpisodeError(self.path, f"frames.npz: {err}") from err
         frames = np.concatenate(parts) if len(parts) > 1 else parts[0]
         offset = first * FRAME_CHUNK
@@ -156,7 +159,7 @@ class EpisodeReader:
         try:
             with np.load(self.path / "states.npz") as archive:
                 return {k: archive[k] for k in archive.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        except _READ_ERRORS as err:
             raise CorruptEpisodeError(self.path, f"states.npz: {err}") from err
 
 
