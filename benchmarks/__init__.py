@@ -1,0 +1,1 @@
+"""Benchmark scripts: print figures (with ratios against references measured in the same run)."""
