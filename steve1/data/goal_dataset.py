@@ -1,0 +1,125 @@
+"""Hindsight-goal relabelling and chunking of episodes (spec section 4.1), for both trainers.
+
+Every episode of length L is cut into chunks of T frames starting at 15, 15+T, ... (a chunk running
+past L is shifted back to [L-T, L)). Each time a chunk is loaded, goal timesteps are drawn over the
+whole episode: from g = 0, add an integer uniform in [min_btwn_goals, max_btwn_goals); if fewer
+than min_btwn_goals frames would remain after it, jump to L-1; stop at L-1. Frames 0..g0+1 get goal
+g0, frames g0+2..g1+1 get g1, and so on (the switch happens one frame after the goal frame, as
+upstream). The goal vector is the embedding at g (window g-15..g); goals earlier than frame 15 are
+moved to 15, the first frame with an embedding (only possible when min_btwn_goals < 15).
+With probability p_uncond the whole chunk's goal is zeroed (classifier-free guidance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader, open_episodes
+
+
+def chunk_starts(length: int, T: int) -> list[int]:  # noqa: N803 (upstream's name)
+    """Start frames of the T-frame chunks of an episode of `length` frames."""
+    if length < T + EMBED_OFFSET:
+        return []
+    starts = []
+    for start in range(EMBED_OFFSET, length, T):
+        starts.append(min(start, length - T))
+        if start + T >= length:
+            break
+    return starts
+
+
+def sample_goal_steps(
+    length: int, min_btwn: int, max_btwn: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Goal timesteps over an episode by upstream's rule; the last is always L-1."""
+    goals, g = [], 0
+    while g < length - 1:
+        g += int(rng.integers(min_btwn, max_btwn))
+        if length - 1 - g < min_btwn:
+            g = length - 1
+        goals.append(g)
+    return np.maximum(np.array(goals, np.int64), EMBED_OFFSET)
+
+
+def goal_index_per_frame(length: int, goal_steps: np.ndarray) -> np.ndarray:
+    """For every frame t, the goal step it is conditioned on (the switch lags one frame)."""
+    frames = np.arange(length)
+    slot = np.searchsorted(goal_steps + 1, frames, side="left")
+    return goal_steps[np.minimum(slot, len(goal_steps) - 1)]
+
+
+@dataclass
+class Chunk:
+    """One training item: T consecutive frames with their actions and goals."""
+
+    frames: np.ndarray  # uint8 (T, H, W, 3)
+    actions: np.ndarray  # (T, ...)
+    goals: np.ndarray  # float32 (T, D)
+    goal_steps: np.ndarray  # (T,) the frame each goal embeds up to (for goal-prior labels)
+    conditioned: bool  # False when the chunk's goal was dropped (p_uncond)
+
+
+class EpisodeCache:
+    """Episodes held in memory (frames, actions, embeddings): Crafter data fits in RAM."""
+
+    def __init__(self, readers: list[EpisodeReader]) -> None:
+        self.paths = [r.path for r in readers]
+        self.frames = [r.load_frames() for r in readers]
+        self.actions = [r.load_actions() for r in readers]
+        self.embeds = [r.load_embeds() for r in readers]
+
+    @classmethod
+    def from_paths(cls, paths: list) -> EpisodeCache:
+        return cls(open_episodes(paths))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+class HindsightGoalChunks:
+    """All chunks of a set of episodes, relabelled with fresh hindsight goals on every access."""
+
+    def __init__(
+        self,
+        cache: EpisodeCache,
+        T: int,
+        min_btwn_goals: int,  # noqa: N803
+        max_btwn_goals: int,
+        p_uncond: float = 0.0,
+    ) -> None:
+        if not min_btwn_goals < max_btwn_goals:
+            raise ValueError("need min_btwn_goals < max_btwn_goals")
+        self.cache, self.T, self.p_uncond = cache, T, p_uncond
+        self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
+        self.index = [
+            (e, s) for e in range(len(cache)) for s in chunk_starts(len(cache.actions[e]), T)
+        ]
+        if not self.index:
+            raise ValueError(
+                f"no episode has the {T + EMBED_OFFSET} frames a chunk of T={T} "
+                "needs; lower T or use longer episodes"
+            )
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def get(self, i: int, rng: np.random.Generator) -> Chunk:
+        """Chunk `i` with goals drawn from `rng`."""
+        episode, start = self.index[i]
+        length = len(self.cache.actions[episode])
+        steps = sample_goal_steps(length, self.min_btwn, self.max_btwn, rng)
+        per_frame = goal_index_per_frame(length, steps)[start : start + self.T]
+        goals = self.cache.embeds[episode][per_frame]
+        conditioned = not rng.random() < self.p_uncond
+        if not conditioned:
+            goals = np.zeros_like(goals)
+        return Chunk(
+            frames=self.cache.frames[episode][start : start + self.T],
+            actions=self.cache.actions[episode][start : start + self.T],
+            goals=goals.astype(np.float32),
+            goal_steps=per_frame,
+            conditioned=conditioned,
+        )

@@ -1,0 +1,54 @@
+"""Hindsight-goal relabelling: chunking, upstream's goal rule, the one-frame switch lag, p_uncond."""
+
+import numpy as np
+import pytest
+
+from steve1.data.goal_dataset import (
+    EpisodeCache,
+    HindsightGoalChunks,
+    chunk_starts,
+    goal_index_per_frame,
+    sample_goal_steps,
+)
+from tests.helpers import fake_episode
+
+
+def test_chunk_starts_shift_the_last_chunk_back():
+    assert chunk_starts(100, 64) == [15, 36]
+    assert chunk_starts(79, 64) == [15]
+    assert chunk_starts(78, 64) == []
+    assert chunk_starts(200, 50) == [15, 65, 115, 150]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_goal_steps_follow_upstreams_rule(seed):
+    rng = np.random.default_rng(seed)
+    length, lo, hi = 300, 15, 60
+    steps = sample_goal_steps(length, lo, hi, rng)
+    assert steps[-1] == length - 1 and (np.diff(steps) > 0).all()
+    gaps = np.diff(np.concatenate([[0], steps]))
+    assert (gaps[:-1] >= lo).all() and (gaps[:-1] < hi).all()
+    assert length - 1 - steps[-2] >= lo if len(steps) > 1 else True
+
+
+def test_goals_before_the_first_embedding_move_to_frame_15():
+    steps = sample_goal_steps(100, 5, 8, np.random.default_rng(0))
+    assert steps.min() >= 15
+
+
+def test_goal_switches_one_frame_after_the_goal_frame():
+    per_frame = goal_index_per_frame(40, np.array([20, 30, 39]))
+    assert (per_frame[:22] == 20).all() and per_frame[22] == 30
+    assert per_frame[31] == 30 and per_frame[32] == 39 and per_frame[39] == 39
+
+
+def test_chunks_carry_embeddings_of_their_goal_frames_and_p_uncond(tmp_path):
+    cache = EpisodeCache.from_paths([fake_episode(tmp_path / "ep", length=150)])
+    data = HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20)
+    chunk = data.get(1, np.random.default_rng(0))
+    assert chunk.frames.shape == (32, 64, 64, 3) and chunk.conditioned
+    assert np.array_equal(chunk.goals, cache.embeds[0][chunk.goal_steps])
+    assert (chunk.goal_steps >= np.arange(47, 79) - 1).all()  # goals lie ahead (lag of one)
+    dropped = HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, p_uncond=1.0)
+    chunk = dropped.get(0, np.random.default_rng(0))
+    assert not chunk.conditioned and not chunk.goals.any()
