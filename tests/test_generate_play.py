@@ -1,0 +1,76 @@
+"""Play-data generation: files, determinism, resume, shards, interruption, bad output dir."""
+
+import numpy as np
+import pytest
+
+from steve1.data.episode_storage import EpisodeReader, list_episodes
+from steve1.data.generation import generate_crafter_play as gen
+from steve1.goal_encoders import crafter as crafter_goal
+from steve1.goal_encoders.reembed import reembed_episode
+
+
+def config(path, n=2):
+    return gen.PlayConfig(output_dir=path, num_episodes=n, seed=3, max_steps=40)
+
+
+def test_generates_complete_deterministic_episodes(tmp_path):
+    assert gen.generate(config(tmp_path / "a")) == 80
+    gen.generate(config(tmp_path / "b"))
+    for name in ("crafter_s3_e000000", "crafter_s3_e000001"):
+        a, b = EpisodeReader(tmp_path / "a" / name), EpisodeReader(tmp_path / "b" / name)
+        assert len(a) == 40 and a.metadata["embedding"] == crafter_goal.describe()
+        assert np.array_equal(a.load_actions(), b.load_actions())
+        assert np.array_equal(a.load_frames(), b.load_frames())
+        embeds = a.load_embeds()
+        assert np.array_equal(embeds, crafter_goal.encode_episode(a.load_states()), equal_nan=True)
+    first = EpisodeReader(tmp_path / "a" / "crafter_s3_e000000").load_actions()
+    second = EpisodeReader(tmp_path / "a" / "crafter_s3_e000001").load_actions()
+    assert not np.array_equal(first, second)
+
+
+def test_rerun_skips_finished_episodes_and_shards_split_the_work(tmp_path):
+    cfg = config(tmp_path, n=4)
+    assert gen.generate(cfg, num_workers=2, worker_id=1) == 80
+    assert [p.name[-1] for p in list_episodes(tmp_path)] == ["1", "3"]
+    assert gen.generate(cfg, num_workers=2, worker_id=1) == 0
+    assert gen.generate(cfg, num_workers=1) == 80  # the missing shard only
+
+
+def test_interrupted_run_leaves_no_partial_episode_and_rerun_completes(tmp_path, monkeypatch):
+    real_write = gen.write_episode
+    calls = []
+
+    def write_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "write_episode", write_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        gen.generate(config(tmp_path, n=3))
+    assert [p.name for p in tmp_path.iterdir()] == ["crafter_s3_e000000"]
+    monkeypatch.setattr(gen, "write_episode", real_write)
+    assert gen.generate(config(tmp_path, n=3)) == 80
+    assert len(list_episodes(tmp_path)) == 3
+
+
+def test_unwritable_output_dir_fails_before_any_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SystemExit, match="not writable"):
+        gen.generate(config(blocker / "data"))
+
+
+def test_reembed_rewrites_outdated_embeddings(tmp_path):
+    gen.generate(config(tmp_path, n=1))
+    path = tmp_path / "crafter_s3_e000000"
+    reader = EpisodeReader(path)
+    assert not reembed_episode(reader)  # already current
+    np.save(path / "embeds.npy", np.zeros_like(reader.load_embeds()))
+    assert reembed_episode(reader, force=True)
+    assert np.array_equal(
+        EpisodeReader(path).load_embeds(),
+        crafter_goal.encode_episode(reader.load_states()),
+        equal_nan=True,
+    )
