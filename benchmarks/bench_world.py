@@ -20,6 +20,7 @@ import crafter
 import numpy as np
 
 from steve1.data.generation.generate_crafter_play import PlayConfig, generate_one
+from tasks.crafter.world import DeterministicCrafter
 
 
 def stock_random(steps: int, seed: int) -> tuple[float, list[float]]:
@@ -44,7 +45,7 @@ def generation(steps: int, seed: int) -> float:
     """Frames/s of one generation worker writing whole episodes until `steps` frames are done."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = PlayConfig(output_dir=Path(tmp), seed=seed)
-        env = crafter.Env(size=(64, 64))
+        env = DeterministicCrafter(size=(64, 64))
         frames, index, start = 0, 0, time.perf_counter()
         while frames < steps:
             frames += generate_one(cfg, index, env)
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"run {r}: stock random {sps:.0f} steps/s, generation {gen[-1]:.0f} frames/s")
     stock_med, gen_med = float(np.median(stock)), float(np.median(gen))
     print(f"stock Crafter, random actions: {stock_med:.0f} steps/s (median of {args.repeats})")
-    print(f"stock Crafter reset: median {np.median(resets) * 1000:.0f} ms over {len(resets)} resets")
+    print(
+        f"stock Crafter reset: median {np.median(resets) * 1000:.0f} ms over {len(resets)} resets"
+    )
     print(f"play-data generation, one worker: {gen_med:.0f} frames/s (median of {args.repeats})")
     print(f"ratio generation / stock random: {gen_med / stock_med:.2f}")
 

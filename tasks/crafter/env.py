@@ -6,7 +6,8 @@ Actions: `Discrete(17)` in Crafter's order. Reward: 1.0 on the step the target i
 `terminated` on success or death, `truncated` at `max_steps`.
 
 Seeding: `reset(seed=s)` makes Crafter generate world `hash((s, 1))`, so the same seed and actions
-replay the same rollout; later resets without a seed continue a deterministic sequence of worlds.
+replay the same rollout (stock Crafter does not; see `tasks.crafter.world`); later resets without a
+seed continue a deterministic sequence of worlds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import gymnasium
 import numpy as np
 from crafter import objects
 
+from tasks.crafter.world import DeterministicCrafter
 from tasks.specs import CrafterTaskSpec, Spawn
 
 N_ACTIONS = len(crafter.constants.actions)
@@ -28,7 +30,7 @@ _SPAWN_ON = {"zombie": ("grass",), "cow": ("grass",), "skeleton": ("path",)}
 
 
 class CrafterTaskEnv(gymnasium.Env):
-    """One Crafter task; `self.crafter` is the underlying `crafter.Env` (privileged state)."""
+    """One Crafter task; `self.crafter` is the underlying (deterministic) `crafter.Env`."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
@@ -37,7 +39,7 @@ class CrafterTaskEnv(gymnasium.Env):
         self.render_mode = render_mode
         size = spec.size
         # length=None: the time limit is ours (truncated), not Crafter's `done`.
-        self.crafter = crafter.Env(size=(size, size), length=None, seed=0)
+        self.crafter = DeterministicCrafter(size=(size, size), length=None, seed=0)
         self.observation_space = gymnasium.spaces.Dict(
             {"pov": gymnasium.spaces.Box(0, 255, (size, size, 3), np.uint8)}
         )

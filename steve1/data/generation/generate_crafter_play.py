@@ -29,6 +29,7 @@ from steve1.data.generation.crafter_state import capture_state, stack_states
 from steve1.data.generation.play_agent import INTENTIONS, PlayAgent
 from steve1.data.generation.play_stats import print_play_stats
 from steve1.goal_encoders import crafter as crafter_goal
+from tasks.crafter.world import DeterministicCrafter
 
 GENERATOR = "crafter_play_agent"
 GENERATOR_VERSION = 1
@@ -60,7 +61,7 @@ def episode_seeds(seed: int, index: int) -> tuple[int, np.random.SeedSequence]:
 def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) -> dict[str, Any]:
     """Play episode `index` with the scripted agent; returns frames, actions, states, metadata."""
     env_seed, agent_seq = episode_seeds(cfg.seed, index)
-    env = env or crafter.Env(size=(cfg.size, cfg.size), length=cfg.max_steps)
+    env = env or DeterministicCrafter(size=(cfg.size, cfg.size), length=cfg.max_steps)
     env._seed, env._episode, env._length = env_seed, 0, cfg.max_steps
     agent = PlayAgent(np.random.default_rng(agent_seq), epsilon=cfg.epsilon)
     obs = env.reset()
@@ -116,7 +117,7 @@ _WORKER_ENV: crafter.Env | None = None
 
 def _worker_init(size: int) -> None:
     global _WORKER_ENV
-    _WORKER_ENV = crafter.Env(size=(size, size))
+    _WORKER_ENV = DeterministicCrafter(size=(size, size))
 
 
 def _worker_run(job: tuple[PlayConfig, int]) -> int:

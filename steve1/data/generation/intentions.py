@@ -18,7 +18,6 @@ from steve1.data.generation.navigation import (
     DIRS,
     MAT,
     MOVE_ACTION,
-    STONE_PLACEABLE_IDS,
     WALKABLE_IDS,
     GridSearch,
     cost_grid,
@@ -368,6 +367,3 @@ class Skills:
         if grass(self.front()):
             return DO
         return self.face_valid_front(grass)
-
-    def stone_placeable(self, cell: tuple[int, int]) -> bool:
-        return self.mat_at(cell) in STONE_PLACEABLE_IDS and self.inside(cell)

@@ -25,11 +25,6 @@ DIRS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
 MOVE_ACTION: dict[tuple[int, int], int] = {(-1, 0): 1, (1, 0): 2, (0, -1): 3, (0, 1): 4}
 
 
-def walkable_mask(mat: np.ndarray) -> np.ndarray:
-    """Cells a player, cow or zombie may step on (ignoring objects)."""
-    return np.isin(mat, WALKABLE_IDS)
-
-
 def diggable_ids(inventory: dict[str, int]) -> tuple[int, ...]:
     """Materials that one `do` removes and turns into a walkable cell, given the tools owned."""
     ids = [MAT["tree"]]  # a tree leaves grass
@@ -194,7 +189,7 @@ def shelter_candidates(
     for k, (dx, dy) in enumerate(DIRS):
         lx, ly = -dy, dx  # perpendicular
 
-        def at(a, f, s):
+        def at(a, f, s, dx=dx, dy=dy, lx=lx, ly=ly):
             return _shift(a, pad, f * dx + s * lx, f * dy + s * ly, shape)
 
         ok = (at(free_p, 0, 0) | at(dig_p, 0, 0)) & (at(free_p, 1, 0) | at(dig_p, 1, 0))

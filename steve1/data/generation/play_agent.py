@@ -28,13 +28,9 @@ from steve1.data.generation.navigation import (
     DIRS,
     MAT,
     MOVE_ACTION,
-    STONE_PLACEABLE_IDS,
     WALKABLE_IDS,
-    diggable_ids,
-    safe_to_dig,
-    shelter_candidates,
-    walk_region,
 )
+from steve1.data.generation.shelter import ShelterMixin
 
 Cow, Zombie, Skeleton = crafter.objects.Cow, crafter.objects.Zombie, crafter.objects.Skeleton
 Plant = crafter.objects.Plant
@@ -71,7 +67,6 @@ INTENTIONS: tuple[str, ...] = REPERTOIRE + ("shelter", "protect_plant", "survive
 
 DUSK, NIGHT_START, NIGHT_END, DAY = 110, 140, 280, 300  # steps within Crafter's 300-step day cycle
 DAWN_END, DAWN_WATCH = 50, 8  # until this phase, wait in the den while a zombie is this close
-DEN_CELLS = 6  # a sealed den may grow (night mining) up to this many walkable cells
 RANDOM_ACTIONS = tuple(a for a in range(17) if a != SLEEP)  # random sleep would waste the night
 
 
@@ -88,7 +83,7 @@ class Task:
     stuck: int = 0
 
 
-class PlayAgent:
+class PlayAgent(ShelterMixin):
     """Intention-driven scripted Crafter player (see module docstring)."""
 
     def __init__(self, rng: np.random.Generator, epsilon: float = 0.1) -> None:
@@ -121,6 +116,7 @@ class PlayAgent:
         self.den: tuple[int, int, int, bool] | None = None
         self.den_cands: dict[str, dict] = {}
         self.early_night = -1  # day index on which the agent heads for a den early (none near)
+        self.garden: Task | None = None
         self.burst = 0
         self.resting = False
         self._label = "explore"
@@ -181,16 +177,45 @@ class PlayAgent:
         shelter = self._wants_shelter()
         if shelter and self._enclosed():
             # Leaving the den at night is deadlier than a little thirst or hunger.
-            critical = (inv["drink"] == 0 or inv["food"] == 0) and inv["health"] <= 5
+            starving = inv["drink"] == 0 or inv["food"] == 0
+            critical = starving and (inv["health"] <= 5 or not NIGHT_START <= phase < NIGHT_END)
         else:
             critical = inv["drink"] <= 2 or inv["food"] <= 2
         if self.need and (critical or not shelter):
             action = self._satisfy(self.need)
             if action is not None:
                 return action
+        garden = self._garden()
+        if garden is not None:
+            return garden
         if shelter:
             return self._shelter()
         return self._arm()
+
+    def _garden(self) -> tuple[str, int | None] | None:
+        """Eat a ripe plant close by; in the evening, plant a carried sapling.
+
+        The den is then chosen near the plant, so it grows overnight (plants only grow while
+        the player is within 18 steps) behind its stone wall.
+        """
+        s = self.skills
+        ripe = [p for p in s.objects_of(Plant) if p.ripe and s.player.distance(p) <= 20]
+        if ripe:
+            action = s.hunt(Plant, max_cost=40, accept=lambda p: p.ripe)
+            if action is not None:
+                return "eat_plant", action
+        phase = s.t % DAY
+        if not DUSK - 40 <= phase < NIGHT_START:
+            return None
+        task = self.garden
+        if task is None or task.deadline < s.t:
+            if not s.inv["sapling"] or self._young_plants():
+                return None
+            task = self.garden = Task("place_plant", s.t + 60)
+        if task.stage == "done":
+            return None
+        label, action = self._plant(task)
+        return (label, action) if action is not None else None
 
     def _arm(self) -> tuple[str, int | None] | None:
         """Upgrade tools when a table is close and the materials are at hand.
@@ -239,166 +264,6 @@ class PlayAgent:
         # At dawn, peek out: stay in the den while zombies still roam nearby.
         dawn = phase >= NIGHT_END or phase < DAWN_END
         return dawn and self._enclosed() and self._zombie_within(DAWN_WATCH)
-
-    def _den_near(self, max_cost: int) -> bool:
-        """Whether a den entrance is within `max_cost` steps (one bounded search)."""
-        s = self.skills
-        goals = self._den_goals("any").ravel().tolist()
-        here = s.grid.index(s.pos)
-        return s.grid.search(s.costs(), here, goals, self.rng, 0, max_cost, 1) is not None
-
-    def _zombie_within(self, dist: int) -> bool:
-        s = self.skills
-        px, py = s.pos
-        return any(
-            abs(int(z.pos[0]) - px) + abs(int(z.pos[1]) - py) <= dist
-            for z in s.objects_of(Zombie)
-        )
-
-    # --------------------------------------------------------------------------- shelter
-    def _enclosed(self) -> bool:
-        """True if the walkable region around the player is tiny (sealed den): zombies can't come.
-
-        At most DEN_CELLS cells, so no cell is 7+ steps away, where a skeleton could spawn.
-        """
-        s = self.skills
-        return walk_region(s.mat, s.pos, DEN_CELLS) is not None
-
-    def _shelter(self) -> tuple[str, int | None]:
-        """Reach a den, seal it and sleep; if no den exists, get a pickaxe or stay awake."""
-        s, inv = self.skills, self.skills.inv
-        if self._enclosed():
-            self.den = None
-            return self._in_den()
-        if self.den is not None:
-            action = self._enter_den()
-            if action is not None:
-                return "shelter", action
-            self.den = None
-        # Prefer dens with a water wall (drink without leaving), then any den.
-        # Prefer a den near a growing plant (it only grows while we are near), then one with
-        # a water wall (drink without leaving), then any den.
-        for tier, max_cost in (("garden", 60), ("wet", 35), ("any", 80)):
-            if tier == "garden" and not self._young_plants():
-                continue
-            action = s.navigate(
-                ("den", tier),
-                lambda tier=tier: self._den_goals(tier),
-                valid=lambda g, tier=tier: g in self.den_cands.get(tier, {}),
-                max_cost=max_cost,
-                slack=2,
-            )
-            if action == ARRIVED:
-                self.den = self.den_cands[tier].get(s.grid.index(s.pos))
-                action = self._enter_den() if self.den else None
-            if action is not None:
-                return "shelter", action
-        if not inv["wood_pickaxe"]:
-            return s.obtain("wood_pickaxe")
-        if inv["energy"] <= 1:
-            return "sleep", SLEEP  # exhausted and nowhere safe: sleep in the open
-        if self.task is not None and self.task.name == "sleep":
-            self.task.stage = "done"  # a nap without a den: give it up
-            return "explore", None
-        return self._run_task()
-
-    def _den_goals(self, tier: str) -> np.ndarray:
-        s = self.skills
-        cands = shelter_candidates(s.mat, s.objmap, s.inv)
-        if tier == "wet":
-            cands = {k: v for k, v in cands.items() if v[3]}
-        elif tier == "garden":
-            plants = [p.pos for p in self._young_plants()]
-            cands = {
-                k: v
-                for k, v in cands.items()
-                if min(abs(v[0] - int(p[0])) + abs(v[1] - int(p[1])) for p in plants) <= 14
-            }
-        self.den_cands[tier] = cands
-        mask = np.zeros(s.mat.size, bool)
-        mask[list(cands)] = True
-        return mask.reshape(s.mat.shape)
-
-    def _young_plants(self) -> list:
-        return [p for p in self.skills.objects_of(Plant) if not p.ripe]
-
-    def _in_den(self) -> tuple[str, int | None]:
-        """Inside a sealed den: sleep when possible, else drink from a water wall or mine safely."""
-        s, inv = self.skills, self.skills.inv
-        if inv["energy"] < 9:
-            return "sleep", SLEEP
-        region = walk_region(s.mat, s.pos, DEN_CELLS) or {s.pos}
-        water = (MAT["water"],)
-        if inv["drink"] < 9:
-            action = self._den_reach(region, lambda c, o: s.mat_at(c) in water)
-            if action is not None:
-                return "collect_drink", action
-        digs = (MAT["stone"], MAT["coal"], MAT["iron"], MAT["diamond"])
-        diggable = set(diggable_ids(inv)) & set(digs)
-        if len(region) < DEN_CELLS:
-
-            def minable(cell, origin):
-                return s.mat_at(cell) in diggable and safe_to_dig(s.mat, cell, origin)
-
-            action = self._den_reach(region, minable)
-            if action is not None:
-                front = s.mat_at(s.front())
-                item = {MAT["coal"]: "coal", MAT["iron"]: "iron"}.get(front, "stone")
-                return f"collect_{item}", action
-        return "sleep", NOOP
-
-    def _den_reach(self, region: set, pred) -> int | None:
-        """`do` on / turn to a cell next to the player matching `pred`, or step to a den cell that has one."""
-        s = self.skills
-        x, y = s.pos
-        if pred(s.front(), s.pos):
-            return DO
-        for d in DIRS:
-            cell = (x + d[0], y + d[1])
-            if pred(cell, s.pos) and not s.free(cell):
-                return MOVE_ACTION[d]
-        for d in DIRS:
-            cell = (x + d[0], y + d[1])
-            if cell in region and s.free(cell):
-                if any(pred((cell[0] + e[0], cell[1] + e[1]), cell) for e in DIRS):
-                    return MOVE_ACTION[d]
-        return None
-
-    def _enter_den(self) -> int | None:
-        """Scripted entry: E -> A -> B, block beyond B if open, back to A, seal E."""
-        s = self.skills
-        ax, ay, k, _ = self.den
-        d = DIRS[k]
-        a, b = (ax, ay), (ax + d[0], ay + d[1])
-        e, end = (ax - d[0], ay - d[1]), (b[0] + d[0], b[1] + d[1])
-        back = (-d[0], -d[1])
-        if s.pos == e:
-            return self._step_or_dig(a, d)
-        if s.pos == a:
-            if s.facing == back:
-                if s.obj_at(e) is not None:
-                    return NOOP  # a creature in the doorway; the reflex hits zombies
-                return 7 if s.inv["stone"] and s.mat_at(e) in STONE_PLACEABLE_IDS else None
-            return self._step_or_dig(b, d)
-        if s.pos == b:
-            if s.mat_at(end) in WALKABLE_IDS or s.mat_at(end) in STONE_PLACEABLE_IDS:
-                if s.facing != d:
-                    return None
-                if s.obj_at(end) is not None:
-                    return NOOP
-                return 7 if s.inv["stone"] else None
-            return MOVE_ACTION[back] if s.free(a) else None
-        return None
-
-    def _step_or_dig(self, cell: tuple[int, int], d: tuple[int, int]) -> int | None:
-        s = self.skills
-        if s.free(cell):
-            return MOVE_ACTION[d]
-        if s.obj_at(cell) is not None or s.mat_at(cell) in WALKABLE_IDS:
-            return NOOP
-        if s.mat_at(cell) not in (MAT["stone"], MAT["coal"], MAT["iron"], MAT["tree"]):
-            return None
-        return DO if s.facing == d else MOVE_ACTION[d]
 
     # ----------------------------------------------------------------------- free play
     def _new_task(self) -> Task:
