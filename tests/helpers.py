@@ -15,4 +15,4 @@ def fake_episode(path: Path, length: int, seed: int = 0, dim: int = 8) -> Path:
     embeds = rng.normal(size=(length, dim)).astype(np.float32)
     embeds[:EMBED_OFFSET] = np.nan
     states = {"inventory": rng.integers(0, 9, (length, 16)).astype(np.uint8)}
-    return write_episode(path, frames, actions, embeds, {"seed": seed}, states)
+    return write_episode(path, frames, actions, embeds, {"seed": seed, "world": "crafter"}, states)

@@ -66,7 +66,10 @@ class EpisodeCache:
     """Episodes held in memory (frames, actions, embeddings): Crafter data fits in RAM."""
 
     def __init__(self, readers: list[EpisodeReader]) -> None:
+        if not readers:
+            raise ValueError("no readable episodes to train on")
         self.paths = [r.path for r in readers]
+        self.metadata = [r.metadata for r in readers]
         self.frames = [r.load_frames() for r in readers]
         self.actions = [r.load_actions() for r in readers]
         self.embeds = [r.load_embeds() for r in readers]
@@ -77,6 +80,11 @@ class EpisodeCache:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    @property
+    def world(self) -> str:
+        """`crafter` or `minecraft` (episodes without the field are Minecraft's)."""
+        return self.metadata[0].get("world", "minecraft")
 
 
 class HindsightGoalChunks:

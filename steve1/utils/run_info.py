@@ -49,4 +49,4 @@ def run_info(argv: list[str] | None = None) -> dict[str, Any]:
 
 def write_meta(path: Path | str, argv: list[str] | None = None, **extra: Any) -> Path:
     """Write `meta.json` atomically."""
-    return atomic_write_text(path, json.dumps({**run_info(argv), **extra}, indent=1))
+    return atomic_write_text(path, json.dumps({**run_info(argv), **extra}, indent=1, default=str))

@@ -1,0 +1,81 @@
+"""STEVE-1's goal-conditioned policy: VPT plus a linear goal projection added to the image features.
+
+The only new layer is `net.mineclip_embed_linear = Linear(goal_dim, hidsize)` (default PyTorch
+init, as upstream: official VPT weights leave it untouched). The goal enters through the obs key
+`mineclip_embed`, shaped (B, T, goal_dim), un-normalised; an all-zero goal is the unconditioned
+input used for classifier-free guidance. `goal_dim` is 512 for MineCLIP; Crafter's goal encoder
+has its own size. In a `.model` file it is the net kwarg `mineclip_embed_dim` (STEVE-1's name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from VPT.heads import ActionSpace, Logits
+from VPT.policy import VPTNet, VPTPolicy
+
+GOAL_KEY = "mineclip_embed"
+MINECLIP_DIM = 512
+
+
+class EmbedConditionedNet(VPTNet):
+    """VPT trunk whose transformer input is `img_process(img) + mineclip_embed_linear(goal)`."""
+
+    def __init__(self, *, mineclip_embed_dim: int = MINECLIP_DIM, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.goal_dim = int(mineclip_embed_dim)
+        # Created after the trunk so it follows `final_ln` in the state dict, as in STEVE-1.
+        self.mineclip_embed_linear = nn.Linear(self.goal_dim, self.hidsize)
+
+    def input_residual(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        if GOAL_KEY not in obs:
+            raise KeyError(
+                f"goal-conditioned policy needs obs[{GOAL_KEY!r}] (B, T, {self.goal_dim})"
+            )
+        goal = obs[GOAL_KEY]
+        if goal.shape[-1] != self.goal_dim:
+            raise ValueError(
+                f"obs[{GOAL_KEY!r}] has {goal.shape[-1]} features, the policy {self.goal_dim}"
+            )
+        return self.mineclip_embed_linear(goal.to(self.mineclip_embed_linear.weight.dtype))
+
+
+class EmbedConditionedPolicy(VPTPolicy):
+    """`VPTPolicy` with `EmbedConditionedNet`.
+
+    :param goal_dim: goal size; overrides `mineclip_embed_dim` in `policy_kwargs` (default 512).
+    """
+
+    net_class = EmbedConditionedNet
+
+    def __init__(
+        self,
+        policy_kwargs: Mapping[str, Any],
+        action_space: ActionSpace,
+        pi_head_kwargs: Mapping[str, Any] | None = None,
+        goal_dim: int | None = None,
+    ) -> None:
+        extra = {} if goal_dim is None else {"mineclip_embed_dim": goal_dim}
+        super().__init__(policy_kwargs, action_space, pi_head_kwargs, **extra)
+        self.policy_kwargs["mineclip_embed_dim"] = (
+            self.net.goal_dim
+        )  # recorded in saved .model files
+
+    @property
+    def goal_dim(self) -> int:
+        return self.net.goal_dim
+
+
+def guided_log_probs(cond: Logits, uncond: Logits, cond_scale: float) -> Logits:
+    """Classifier-free guidance per head: log_softmax((1 + s) * cond - s * uncond).
+
+    Upstream samples from the unnormalised combination with Gumbel-max; renormalising does not
+    change that distribution and makes the result usable as log-probabilities.
+    """
+    if isinstance(cond, dict):
+        return {k: guided_log_probs(cond[k], uncond[k], cond_scale) for k in cond}  # type: ignore[index]
+    return torch.log_softmax((1.0 + cond_scale) * cond - cond_scale * uncond, dim=-1)

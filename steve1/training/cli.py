@@ -1,0 +1,89 @@
+"""Flags shared by both trainers (upstream's names) and building the policy they train."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from steve1.training.loop import TrainConfig
+from VPT.checkpoint import load_model_file, load_weights
+from VPT.policy import VPTPolicy
+from VPT.presets import CRAFTER_ACTION_SPACE, MINECRAFT_ACTION_SPACE, get_preset
+
+# Crafter defaults, chosen by the experiments recorded in the README.
+CRAFTER_DEFAULTS = {
+    "T": 64,
+    "trunc_t": 32,
+    "batch_size": 16,
+    "min_btwn_goals": 5,
+    "max_btwn_goals": 50,
+    "learning_rate": 3e-4,
+    "n_frames": 2_000_000,
+    "warmup_frames": 50_000,
+}
+
+
+def add_loop_args(
+    parser: argparse.ArgumentParser, out_weights: str, checkpoint_dir: str, seed: int
+) -> None:
+    """The data, model and loop flags common to `steve1.train` and `goal_prior.train`."""
+    d = CRAFTER_DEFAULTS
+    add = parser.add_argument
+    add("--seed", type=int, default=seed)
+    add("--sampling_dir", type=Path, default=Path("data/samplings"))
+    add("--sampling", default="seed1", help="name of the sampling files to read")
+    add("--preset", default="crafter", help="VPT size when no --in_model is given: crafter|tiny|2x")
+    add("--in_model", type=Path, default=None, help=".model file (overrides --preset)")
+    add("--in_weights", type=Path, default=None, help="initial .weights (e.g. VPT's)")
+    add("--out_weights", type=Path, default=Path(out_weights))
+    add("--checkpoint_dir", type=Path, default=Path(checkpoint_dir))
+    add("--T", type=int, default=d["T"], help="frames per training chunk")
+    add("--trunc_t", type=int, default=d["trunc_t"], help="frames per backprop slice")
+    add("--min_btwn_goals", type=int, default=d["min_btwn_goals"])
+    add("--max_btwn_goals", type=int, default=d["max_btwn_goals"])
+    add("--batch_size", type=int, default=d["batch_size"])
+    add("--gradient_accumulation_steps", type=int, default=1)
+    add("--learning_rate", type=float, default=d["learning_rate"])
+    add("--weight_decay", type=float, default=0.039428)
+    add("--max_grad_norm", type=float, default=5.0)
+    add("--n_frames", type=int, default=d["n_frames"])
+    add("--warmup_frames", type=int, default=d["warmup_frames"])
+    add("--log_freq", type=int, default=50, help="slices between logs")
+    add("--save_freq", type=int, default=200, help="slices between checkpoints")
+    add("--val_freq", type=int, default=1000)
+    add("--val_freq_begin", type=int, default=100)
+    add("--val_freq_switch_steps", type=int, default=500)
+    add("--val_every_nth", type=int, default=1)
+    add("--snapshot_every_n_frames", type=int, default=0, help="0: no snapshots")
+    add("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, ...")
+    add("--num_threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+
+
+def loop_config(args: argparse.Namespace) -> TrainConfig:
+    """The loop settings from parsed flags."""
+    fields = TrainConfig.__dataclass_fields__
+    return TrainConfig(**{k: getattr(args, k) for k in fields if hasattr(args, k)})
+
+
+def build_policy(
+    args: argparse.Namespace,
+    policy_class: type[VPTPolicy],
+    world: str = "crafter",
+    action_space: Any = None,
+    **kwargs: Any,
+) -> VPTPolicy:
+    """The policy to train: from `--in_model` or `--preset`, initialised from `--in_weights`."""
+    if args.in_model is not None:
+        spec = load_model_file(args.in_model)
+        policy_kwargs, pi_head_kwargs = spec.policy_kwargs, spec.pi_head_kwargs
+    else:
+        preset = get_preset(args.preset)
+        policy_kwargs, pi_head_kwargs = preset.policy_kwargs, preset.pi_head_kwargs
+    if action_space is None:
+        action_space = CRAFTER_ACTION_SPACE if world == "crafter" else MINECRAFT_ACTION_SPACE
+    policy = policy_class(policy_kwargs, action_space, pi_head_kwargs, **kwargs)
+    if args.in_weights is not None:
+        # VPT weights have no goal projection (and the prior has its own head): load the rest.
+        load_weights(policy, args.in_weights, strict=False)
+    return policy

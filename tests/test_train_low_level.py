@@ -1,0 +1,100 @@
+"""Low-level trainer on the tiny preset: smoke run, outputs, and exact resume after a kill."""
+
+import pytest
+import torch
+
+from steve1 import train as train_cli
+from steve1.data.sampling.generate_sampling import main as sampling_main
+from steve1.training.loop import Trainer
+from tests.helpers import fake_episode
+from VPT.checkpoint import load_policy, read_weights
+
+
+@pytest.fixture(scope="module")
+def samplings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("play")
+    for i in range(5):
+        fake_episode(root / "data" / f"ep{i}", length=120, seed=i)
+    sampling_main(
+        [
+            "--data_dir",
+            str(root / "data"),
+            "--output_dir",
+            str(root / "samplings"),
+            "--val_frames",
+            "100",
+            "--T",
+            "32",
+        ]
+    )
+    return root / "samplings"
+
+
+def args(samplings, out, n_frames=768):
+    return [
+        "--sampling_dir",
+        str(samplings),
+        "--preset",
+        "tiny",
+        "--T",
+        "32",
+        "--trunc_t",
+        "16",
+        "--batch_size",
+        "4",
+        "--n_frames",
+        str(n_frames),
+        "--warmup_frames",
+        "64",
+        "--val_freq_begin",
+        "4",
+        "--val_freq_switch_steps",
+        "8",
+        "--val_freq",
+        "8",
+        "--save_freq",
+        "4",
+        "--out_weights",
+        str(out / "w" / "ll.weights"),
+        "--checkpoint_dir",
+        str(out / "ckpt"),
+        "--min_btwn_goals",
+        "5",
+        "--max_btwn_goals",
+        "20",
+    ]
+
+
+def test_smoke_run_writes_weights_model_and_best(samplings, tmp_path):
+    train_cli.main(args(samplings, tmp_path))
+    out = tmp_path / "w"
+    for name in ("ll_latest.weights", "ll_best.weights", "ll_best.json", "ll.model", "meta.json"):
+        assert (out / name).is_file(), name
+    policy = load_policy(
+        out / "ll.model", out / "ll_latest.weights", policy_class=train_cli.EmbedConditionedPolicy
+    )
+    assert policy.goal_dim == 8 and policy.pi_head.linear_layer.out_features == 17
+
+
+def test_killed_run_resumes_to_the_same_weights(samplings, tmp_path, monkeypatch, capsys):
+    train_cli.main(args(samplings, tmp_path / "a"))
+    reference = read_weights(tmp_path / "a" / "w" / "ll_latest.weights")
+
+    real = Trainer._train_slice
+
+    def killed_at_slice_7(self, *a, **k):
+        if self.step == 7:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Trainer, "_train_slice", killed_at_slice_7)
+    with pytest.raises(KeyboardInterrupt):
+        train_cli.main(args(samplings, tmp_path / "b"))
+    monkeypatch.setattr(Trainer, "_train_slice", real)
+    capsys.readouterr()
+    train_cli.main(args(samplings, tmp_path / "b"))
+    assert "resumed from" in capsys.readouterr().err
+    resumed = read_weights(tmp_path / "b" / "w" / "ll_latest.weights")
+    assert reference.keys() == resumed.keys()
+    for key, value in reference.items():
+        assert torch.equal(value, resumed[key]), key
