@@ -1,0 +1,44 @@
+"""The goal prior's objective: predict, from frames, the code nearest the hindsight goal.
+
+Label of frame t = argmax over codes of the cosine similarity between the frame's hindsight goal
+embedding (spec 4.1) and each code, in the raw goal-embedding space (spec 4.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from goal_prior.codebook import Codebook
+from steve1.data.goal_dataset import Chunk
+from VPT.policy import VPTPolicy
+
+
+def nearest_codes(goals: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Index of the code with the highest cosine similarity to each goal, shape goals.shape[:-1]."""
+    g = goals / np.maximum(np.linalg.norm(goals, axis=-1, keepdims=True), 1e-8)
+    c = codes / np.maximum(np.linalg.norm(codes, axis=-1, keepdims=True), 1e-8)
+    return np.argmax(g @ c.T, axis=-1)
+
+
+class GoalPriorObjective:
+    """Chunks -> (frames, code labels) for a VPT policy with an N-way head."""
+
+    obs_keys = ("img",)
+
+    def __init__(self, model: VPTPolicy, codebook: Codebook) -> None:
+        self.model, self.codes = model, codebook.codes.astype(np.float32)
+
+    def collate(self, chunks: list[Chunk], device: torch.device) -> dict[str, Any]:
+        goals = np.stack([c.goals for c in chunks])
+        labels = nearest_codes(goals, self.codes)
+        return {
+            "img": torch.from_numpy(np.stack([c.frames for c in chunks])).to(device),
+            "target": torch.from_numpy(labels.astype(np.int64)).to(device),
+        }
+
+    def val_variants(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {"prior": lambda b: b}

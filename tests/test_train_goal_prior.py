@@ -1,0 +1,75 @@
+"""Goal-prior trainer on the tiny preset: labels by cosine, smoke run, wrong-codebook error."""
+
+import numpy as np
+import pytest
+
+from goal_prior import train as prior_cli
+from goal_prior.codebook import Codebook
+from goal_prior.prior_objective import nearest_codes
+from steve1.data.sampling.generate_sampling import main as sampling_main
+from tests.helpers import fake_episode
+from VPT.checkpoint import load_policy
+
+
+def test_labels_are_the_cosine_nearest_codes():
+    codes = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    goals = np.array([[[5.0, 0.1], [0.2, 3.0], [-0.1, -0.01]]])
+    assert nearest_codes(goals, codes).tolist() == [[0, 1, 2]]
+
+
+@pytest.fixture()
+def setup(tmp_path):
+    for i in range(4):
+        fake_episode(tmp_path / "data" / f"ep{i}", length=100, seed=i)
+    sampling_main(
+        [
+            "--data_dir",
+            str(tmp_path / "data"),
+            "--output_dir",
+            str(tmp_path / "s"),
+            "--val_frames",
+            "90",
+            "--T",
+            "32",
+        ]
+    )
+    codes = np.random.default_rng(0).normal(size=(6, 8)).astype(np.float32)
+    Codebook(codes=codes).save(tmp_path / "codebook.npz")
+    return tmp_path
+
+
+def prior_args(tmp_path, codebook):
+    return [
+        "--sampling_dir",
+        str(tmp_path / "s"),
+        "--codebook_path",
+        str(codebook),
+        "--preset",
+        "tiny",
+        "--T",
+        "32",
+        "--trunc_t",
+        "16",
+        "--batch_size",
+        "4",
+        "--n_frames",
+        "256",
+        "--out_weights",
+        str(tmp_path / "w" / "prior.weights"),
+        "--checkpoint_dir",
+        str(tmp_path / "ckpt"),
+        "--val_freq_begin",
+        "2",
+    ]
+
+
+def test_smoke_run_has_an_n_way_head(setup):
+    prior_cli.main(prior_args(setup, setup / "codebook.npz"))
+    policy = load_policy(setup / "w" / "prior.model", setup / "w" / "prior_latest.weights")
+    assert policy.pi_head.linear_layer.out_features == 6
+
+
+def test_codebook_of_the_wrong_size_is_a_clear_error(setup):
+    Codebook(codes=np.zeros((6, 5), np.float32)).save(setup / "bad.npz")
+    with pytest.raises(SystemExit, match="5 dims but the episodes' goal embeddings expects 8"):
+        prior_cli.main(prior_args(setup, setup / "bad.npz"))
