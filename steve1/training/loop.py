@@ -192,6 +192,10 @@ class Trainer:
             return None
         metrics = self.validate()
         self._log({f"val/{k}": v for k, v in metrics.items()})
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        print(
+            f"[val] slice {self.step}, {self.frames} frames: {shown}", file=sys.stderr, flush=True
+        )
         key = next(iter(self.obj.val_variants()))
         if metrics[f"{key}_nll"] < self.best_val:
             self.best_val = metrics[f"{key}_nll"]

@@ -1,0 +1,78 @@
+"""The classifier-free-guidance agent: the low level acting toward goals in several envs at once.
+
+For N envs it keeps a recurrent state for 2N streams: the conditioned stream of every env (its
+goal) and the unconditioned one (zero goal), each with its own transformer memory. One batched
+forward per step; per head, guided log-probs `(1 + λ)·ℓ_cond − λ·ℓ_uncond` (λ = `cond_scale`;
+λ = 0 is the plain conditioned policy), then a sample. Memory is cleared only by `reset`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy, guided_log_probs
+from VPT.policy import State
+
+
+class GuidedAgent:
+    """Batched guided acting; `act(frames, goals)` -> one action per env."""
+
+    def __init__(
+        self, policy: EmbedConditionedPolicy, n_envs: int, cond_scale: float = 0.0, seed: int = 0
+    ) -> None:
+        self.policy = policy.eval()
+        self.n_envs, self.cond_scale = n_envs, float(cond_scale)
+        self.device = policy.device
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.state: State = policy.initial_state(2 * n_envs)
+        self._first = torch.ones(2 * n_envs, dtype=torch.bool, device=self.device)
+
+    def reset(self, env_ids: Any = None) -> None:
+        """Clear the memory of the given envs (all when None) before their next frame."""
+        ids = torch.arange(self.n_envs) if env_ids is None else torch.as_tensor(env_ids).long()
+        self._first[ids] = True
+        self._first[ids + self.n_envs] = True
+
+    @torch.no_grad()
+    def act(self, frames: np.ndarray, goals: np.ndarray, deterministic: bool = False) -> Any:
+        """`frames` uint8 (N, H, W, 3), `goals` float (N, D) -> actions (N,) (or a dict of them)."""
+        img = torch.as_tensor(frames, device=self.device)
+        goal = torch.as_tensor(goals, dtype=torch.float32, device=self.device)
+        obs = {
+            "img": torch.cat([img, img])[:, None],
+            GOAL_KEY: torch.cat([goal, torch.zeros_like(goal)])[:, None],
+        }
+        out, self.state = self.policy(obs, self.state, self._first[:, None])
+        self._first[:] = False
+        logits = _drop_time(out.pi_logits)
+        n = self.n_envs
+        cond, uncond = _split(logits, 0, n), _split(logits, n, 2 * n)
+        guided = guided_log_probs(cond, uncond, self.cond_scale) if self.cond_scale else cond
+        return _to_numpy(self._sample(guided, deterministic))
+
+    def _sample(self, logits: Any, deterministic: bool) -> Any:
+        if isinstance(logits, dict):
+            return {k: self._sample(v, deterministic) for k, v in logits.items()}
+        if deterministic:
+            return logits.argmax(-1)
+        u = torch.rand(logits.shape, generator=self.generator, device=self.device)
+        return (logits - torch.log(-torch.log(u.clamp_(1e-10, 1 - 1e-7)))).argmax(-1)
+
+
+def _drop_time(logits: Any) -> Any:
+    return {k: v[:, 0] for k, v in logits.items()} if isinstance(logits, dict) else logits[:, 0]
+
+
+def _split(logits: Any, start: int, stop: int) -> Any:
+    if isinstance(logits, dict):
+        return {k: v[start:stop] for k, v in logits.items()}
+    return logits[start:stop]
+
+
+def _to_numpy(action: Any) -> Any:
+    if isinstance(action, dict):
+        return {k: v.cpu().numpy() for k, v in action.items()}
+    return action.cpu().numpy()
