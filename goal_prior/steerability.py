@@ -1,0 +1,242 @@
+"""Steerability of the low level: which events each code produces, against no goal and random codes.
+
+    python -m goal_prior.steerability --codebook data/codebook/tsne_n50_s1/codebook.npz \
+        --in_model results/steve1/weights/trained_with_script.model \
+        --in_weights results/steve1/weights/trained_with_script_best.weights \
+        --rollouts 50 --low_level_steps 50 --cond_scale 0 --seed 100000
+
+For every start protocol (fresh: empty inventory; pickaxe: a wood pickaxe given; zombie: a zombie in
+view at night with a wood sword, the `crafter_spider` start) and every condition (each code, the
+unconditioned policy, a random code per rollout), `--rollouts` guided rollouts of
+`--low_level_steps` steps from env seeds `seed, seed+1, ...` (the same seeds for every condition);
+a rollout continues after any event and ends at death or the step limit. An event is an achievement
+counter rising. The code for a target event is chosen on these rollouts among the codes whose
+source window contains the event, then re-measured on fresh seeds (`seed + 50000 + i`): the
+reported rate is that held-out one, and the margin is it minus the mean rate of the event under
+the other codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import tasks
+from goal_prior.codebook import Codebook, load_codebook
+from steve1.agent import GuidedAgent
+from steve1.data.generation.crafter_state import ACHIEVEMENTS
+from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from steve1.goal_encoders.crafter import feature_names
+from VPT.checkpoint import load_policy
+
+# protocol -> (task whose start it uses, targets: event -> achievement evaluated there)
+PROTOCOLS = {
+    "fresh": ("crafter_log", ("collect_wood", "collect_drink")),
+    "pickaxe": ("crafter_cobblestone", ("collect_stone",)),
+    "zombie": ("crafter_spider", ("defeat_zombie",)),
+}
+TARGETS = {"collect_wood": 0.8, "collect_drink": 0.7, "collect_stone": 0.7, "defeat_zombie": 0.5}
+MARGIN = 0.25
+HELD_OUT = 50_000
+
+
+@dataclass
+class Rollouts:
+    """Event indicators (R, n_achievements) and deaths (R,) of one condition."""
+
+    events: np.ndarray
+    died: np.ndarray
+
+    def rate(self, event: str) -> float:
+        return float(self.events[:, ACHIEVEMENTS.index(event)].mean())
+
+
+def start_states(task: str, steps: int, seeds: list[int]) -> list:
+    """One freshly reset env per seed, to be copied by every condition (a reset costs ~10x more)."""
+    envs = [tasks.make(task, max_steps=steps) for _ in seeds]
+    for env, seed in zip(envs, seeds, strict=True):
+        env.reset(seed=seed)
+    return envs
+
+
+def run_condition(
+    policy: EmbedConditionedPolicy,
+    starts: list,
+    goals: np.ndarray,
+    steps: int,
+    cond_scale: float,
+    seed: int,
+) -> Rollouts:
+    """One batched set of rollouts: env i starts from `starts[i]` (copied) and follows goal i."""
+    envs = [copy.deepcopy(env) for env in starts]
+    obs = [env.render() for env in envs]
+    start = np.array([_counts(env) for env in envs])
+    agent = GuidedAgent(policy, len(envs), cond_scale, seed=seed)
+    alive = np.ones(len(envs), bool)
+    died = np.zeros(len(envs), bool)
+    for _ in range(steps):
+        actions = agent.act(np.stack(obs), goals)
+        for i, env in enumerate(envs):
+            if not alive[i]:
+                continue
+            o, _, _, truncated, info = env.step(int(actions[i]))
+            obs[i] = o["pov"]
+            died[i] = info["discount"] == 0
+            alive[i] = not (died[i] or truncated)
+        if not alive.any():
+            break
+    events = np.array([_counts(env) for env in envs]) > start
+    return Rollouts(events, died)
+
+
+def _counts(env: object) -> np.ndarray:
+    achievements = env.crafter._player.achievements  # type: ignore[attr-defined]
+    return np.array([achievements[a] for a in ACHIEVEMENTS])
+
+
+def code_events(codebook: Codebook) -> list[list[str]]:
+    """The events in each code's source window (from the Crafter embedding's event dims)."""
+    names = feature_names()
+    idx = [names.index(f"event:{a}") for a in ACHIEVEMENTS]
+    return [
+        [a for a, j in zip(ACHIEVEMENTS, idx, strict=True) if code[j] > 0.5]
+        for code in codebook.codes
+    ]
+
+
+def evaluate(
+    policy: EmbedConditionedPolicy,
+    codebook: Codebook,
+    rollouts: int,
+    steps: int,
+    seed: int,
+    cond_scale: float,
+) -> dict:
+    """The code x event table per protocol, the baselines, and the target codes' held-out rates."""
+    seeds = list(range(seed, seed + rollouts))
+    rng = np.random.default_rng(seed)
+    zero = np.zeros((rollouts, codebook.dim), np.float32)
+    random_goals = codebook.codes[rng.integers(codebook.N, size=rollouts)]
+    per_code_events = code_events(codebook)
+    report: dict = {"protocols": {}, "targets": {}, "code_events": per_code_events}
+    for protocol, (task, targets) in PROTOCOLS.items():
+        starts = start_states(task, steps, seeds)
+        table: dict[str, Rollouts] = {}
+        conditions = [("uncond", zero), ("random_code", random_goals)] + [
+            (f"code_{k}", np.repeat(codebook.get_code(k), rollouts, 0)) for k in range(codebook.N)
+        ]
+        for name, goals in tqdm(conditions, desc=protocol, disable=not sys.stderr.isatty()):
+            table[name] = run_condition(policy, starts, goals, steps, cond_scale, seed)
+        report["protocols"][protocol] = {
+            name: {
+                "events": dict(zip(ACHIEVEMENTS, r.events.mean(0).round(3).tolist(), strict=True)),
+                "died": float(r.died.mean()),
+            }
+            for name, r in table.items()
+        }
+        for event in targets:
+            report["targets"][event] = _target(
+                policy,
+                codebook,
+                table,
+                per_code_events,
+                event,
+                task,
+                steps,
+                seed,
+                rollouts,
+                cond_scale,
+                protocol,
+            )
+    return report
+
+
+def _target(
+    policy,
+    codebook,
+    table,
+    per_code_events,
+    event,
+    task,
+    steps,
+    seed,
+    rollouts,
+    cond_scale,
+    protocol,
+) -> dict:
+    candidates = [k for k, ev in enumerate(per_code_events) if event in ev]
+    if not candidates:
+        return {"protocol": protocol, "code": None, "note": "no code has this event"}
+    best = max(candidates, key=lambda k: table[f"code_{k}"].rate(event))
+    held_seeds = list(range(seed + HELD_OUT, seed + HELD_OUT + rollouts))
+    goals = np.repeat(codebook.get_code(best), rollouts, 0)
+    starts = start_states(task, steps, held_seeds)
+    held = run_condition(policy, starts, goals, steps, cond_scale, seed).rate(event)
+    others = [table[f"code_{k}"].rate(event) for k in range(codebook.N) if k != best]
+    return {
+        "protocol": protocol,
+        "code": best,
+        "candidates": candidates,
+        "selection_rate": table[f"code_{best}"].rate(event),
+        "held_out_rate": held,
+        "other_codes_mean": float(np.mean(others)),
+        "margin": held - float(np.mean(others)),
+        "uncond": table["uncond"].rate(event),
+        "random_code": table["random_code"].rate(event),
+        "target": TARGETS[event],
+        "passes": held >= TARGETS[event] and held - float(np.mean(others)) >= MARGIN,
+    }
+
+
+def print_report(report: dict) -> None:
+    """The target table (markdown) and, per protocol, the event rates of the baselines."""
+    print(
+        "| event | protocol | code | held-out rate | target | other codes | margin | uncond | "
+        "random code | pass |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for event, t in report["targets"].items():
+        if t["code"] is None:
+            print(
+                f"| {event} | {t['protocol']} | none | - | {TARGETS[event]} | - | - | - | - | no |"
+            )
+            continue
+        print(
+            f"| {event} | {t['protocol']} | {t['code']} | {t['held_out_rate']:.2f} | "
+            f"{t['target']} | {t['other_codes_mean']:.2f} | {t['margin']:+.2f} | "
+            f"{t['uncond']:.2f} | {t['random_code']:.2f} | {'yes' if t['passes'] else 'no'} |"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codebook", type=Path, required=True)
+    parser.add_argument("--in_model", type=Path, required=True)
+    parser.add_argument("--in_weights", type=Path, required=True)
+    parser.add_argument("--rollouts", type=int, default=50)
+    parser.add_argument("--low_level_steps", type=int, default=50)
+    parser.add_argument("--cond_scale", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=100_000, help="first env seed")
+    parser.add_argument("--output", type=Path, default=Path("results/steerability.json"))
+    args = parser.parse_args(argv)
+    codebook = load_codebook(args.codebook)
+    policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
+    codebook.check_dim(policy.goal_dim, "the low-level policy")
+    report = evaluate(
+        policy, codebook, args.rollouts, args.low_level_steps, args.seed, args.cond_scale
+    )
+    report["args"] = {k: str(v) for k, v in vars(args).items()}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=1))
+    print_report(report)
+
+
+if __name__ == "__main__":
+    main()
