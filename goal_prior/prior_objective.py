@@ -38,6 +38,7 @@ class GoalPriorObjective:
         return {
             "img": torch.from_numpy(np.stack([c.frames for c in chunks])).to(device),
             "target": torch.from_numpy(labels.astype(np.int64)).to(device),
+            "mask": torch.from_numpy(np.stack([c.loss_mask for c in chunks])).to(device),
         }
 
     def val_variants(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:

@@ -25,6 +25,7 @@ class GoalConditionedBC:
             "img": torch.from_numpy(np.stack([c.frames for c in chunks])).to(device),
             GOAL_KEY: torch.from_numpy(np.stack([c.goals for c in chunks])).to(device),
             "target": collate_actions([c.actions for c in chunks], device),
+            "mask": torch.from_numpy(np.stack([c.loss_mask for c in chunks])).to(device),
         }
 
     def val_variants(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:

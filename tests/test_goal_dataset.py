@@ -52,3 +52,17 @@ def test_chunks_carry_embeddings_of_their_goal_frames_and_p_uncond(tmp_path):
     dropped = HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, p_uncond=1.0)
     chunk = dropped.get(0, np.random.default_rng(0))
     assert not chunk.conditioned and not chunk.goals.any()
+
+
+def test_frames_without_effect_are_masked_and_idle_chunks_dropped(tmp_path):
+    path = fake_episode(tmp_path / "ep", length=100)
+    states = dict(np.load(path / "states.npz"))
+    states["sleeping"] = np.zeros(100, bool)
+    states["sleeping"][15:47] = True  # the whole first chunk [15, 47) asleep
+    states["sleeping"][60:70] = True
+    np.savez_compressed(path / "states.npz", **states)
+    cache = EpisodeCache.from_paths([path])
+    data = HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20)
+    assert [start for _, start in data.index] == [47, 68]
+    chunk = data.get(0, np.random.default_rng(0))
+    assert chunk.loss_mask.tolist() == [1.0] * 13 + [0.0] * 10 + [1.0] * 9

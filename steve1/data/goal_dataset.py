@@ -8,6 +8,10 @@ g0, frames g0+2..g1+1 get g1, and so on (the switch happens one frame after the 
 upstream). The goal vector is the embedding at g (window g-15..g); goals earlier than frame 15 are
 moved to 15, the first frame with an embedding (only possible when min_btwn_goals < 15).
 With probability p_uncond the whole chunk's goal is zeroed (classifier-free guidance).
+
+Frames whose action has no effect (Crafter: the player is asleep, so the game ignores the action)
+get a zero loss weight, and chunks with fewer than `min_active` of such effective frames are left
+out: they teach nothing about acting (upstream drops Minecraft's null actions for the same reason).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class Chunk:
     goals: np.ndarray  # float32 (T, D)
     goal_steps: np.ndarray  # (T,) the frame each goal embeds up to (for goal-prior labels)
     conditioned: bool  # False when the chunk's goal was dropped (p_uncond)
+    loss_mask: np.ndarray  # float32 (T,): 0 where the action had no effect
 
 
 class EpisodeCache:
@@ -73,6 +78,7 @@ class EpisodeCache:
         self.frames = [r.load_frames() for r in readers]
         self.actions = [r.load_actions() for r in readers]
         self.embeds = [r.load_embeds() for r in readers]
+        self.inert = [_inert_frames(r) for r in readers]
 
     @classmethod
     def from_paths(cls, paths: list) -> EpisodeCache:
@@ -87,6 +93,12 @@ class EpisodeCache:
         return self.metadata[0].get("world", "minecraft")
 
 
+def _inert_frames(reader: EpisodeReader) -> np.ndarray:
+    """Bool (L,): frames whose action the game ignored (Crafter: asleep); none for Minecraft."""
+    sleeping = reader.load_states().get("sleeping")
+    return np.zeros(len(reader), bool) if sleeping is None else sleeping.astype(bool)
+
+
 class HindsightGoalChunks:
     """All chunks of a set of episodes, relabelled with fresh hindsight goals on every access."""
 
@@ -97,13 +109,17 @@ class HindsightGoalChunks:
         min_btwn_goals: int,  # noqa: N803
         max_btwn_goals: int,
         p_uncond: float = 0.0,
+        min_active: float = 0.25,
     ) -> None:
         if not min_btwn_goals < max_btwn_goals:
             raise ValueError("need min_btwn_goals < max_btwn_goals")
         self.cache, self.T, self.p_uncond = cache, T, p_uncond
         self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
         self.index = [
-            (e, s) for e in range(len(cache)) for s in chunk_starts(len(cache.actions[e]), T)
+            (e, s)
+            for e in range(len(cache))
+            for s in chunk_starts(len(cache.actions[e]), T)
+            if 1 - cache.inert[e][s : s + T].mean() >= min_active
         ]
         if not self.index:
             raise ValueError(
@@ -130,4 +146,5 @@ class HindsightGoalChunks:
             goals=goals.astype(np.float32),
             goal_steps=per_frame,
             conditioned=conditioned,
+            loss_mask=1 - self.cache.inert[episode][start : start + self.T].astype(np.float32),
         )

@@ -147,7 +147,7 @@ class Trainer:
     def _train_slice(self, batch: dict[str, Any], s: int, state: list) -> list:
         cfg = self.cfg
         sl = slice(s * cfg.trunc_t, (s + 1) * cfg.trunc_t)
-        loss, _, _, state = self._slice_loss(batch, sl, state, s == 0)
+        loss, _, state = self._slice_loss(batch, sl, state, s == 0)
         (loss / cfg.gradient_accumulation_steps).backward()
         self.step += 1
         if self.step % cfg.gradient_accumulation_steps == 0:
@@ -168,17 +168,25 @@ class Trainer:
 
     def _slice_loss(
         self, batch: dict[str, Any], sl: slice, state: list, chunk_start: bool
-    ) -> tuple[torch.Tensor, float, float, list]:
-        """(upstream loss, summed NLL, correct argmax count, new state) of one slice."""
+    ) -> tuple[torch.Tensor, dict[str, float], list]:
+        """(upstream loss, summed NLL / correct / counted frames, new state) of one slice.
+
+        Frames with a zero `mask` (actions without effect) add nothing to loss or metrics.
+        """
         obs = {k: batch[k][:, sl] for k in self.obj.obs_keys}
         first = torch.zeros(obs["img"].shape[:2], dtype=torch.bool, device=self.device)
         first[:, 0] = chunk_start
         out, state = self.model(obs, state, first)
         target = _time_slice(batch["target"], sl)
-        logp = self.model.pi_head.log_prob(out.pi_logits, target)
+        mask = batch["mask"][:, sl]
+        logp = self.model.pi_head.log_prob(out.pi_logits, target) * mask
         loss = -logp.sum(dim=1).mean()
-        correct = _correct(out.pi_logits, target)
-        return loss, float(-logp.sum().item()), correct, state
+        sums = {
+            "nll": float(-logp.detach().sum()),
+            "correct": _correct(out.pi_logits, target, mask),
+            "frames": float(mask.sum()),
+        }
+        return loss, sums, state
 
     def _after_slice(self, metrics: dict[str, Any]) -> dict[str, Any] | None:
         cfg = self.cfg
@@ -223,7 +231,9 @@ class Trainer:
         cfg, data = self.cfg, self.val_data
         rng = np.random.default_rng(cfg.seed + 1)
         chunks = [data.get(i, rng) for i in range(0, len(data), cfg.val_every_nth)]
-        totals: dict[str, list[float]] = {name: [0.0, 0.0] for name in self.obj.val_variants()}
+        totals = {
+            name: {"nll": 0.0, "correct": 0.0, "frames": 0.0} for name in self.obj.val_variants()
+        }
         for start in range(0, len(chunks), cfg.batch_size):
             batch = self.obj.collate(chunks[start : start + cfg.batch_size], self.device)
             for name, variant in self.obj.val_variants().items():
@@ -231,16 +241,15 @@ class Trainer:
                 state = self.model.initial_state(len(vbatch["img"]))
                 for s in range(self.slices_per_batch):
                     sl = slice(s * cfg.trunc_t, (s + 1) * cfg.trunc_t)
-                    _, nll, correct, state = self._slice_loss(vbatch, sl, state, s == 0)
-                    totals[name][0] += nll
-                    totals[name][1] += correct
-        n_frames = len(chunks) * cfg.T
+                    _, sums, state = self._slice_loss(vbatch, sl, state, s == 0)
+                    for key, value in sums.items():
+                        totals[name][key] += value
         self.model.train()
-        return {
-            f"{name}_{kind}": value / n_frames
-            for name, (nll, acc) in totals.items()
-            for kind, value in (("nll", nll), ("acc", acc))
-        }
+        metrics = {}
+        for name, t in totals.items():
+            metrics[f"{name}_nll"] = t["nll"] / max(t["frames"], 1)
+            metrics[f"{name}_acc"] = t["correct"] / max(t["frames"], 1)
+        return metrics
 
     def _at_boundary(self) -> bool:
         return (
@@ -298,12 +307,12 @@ def _time_slice(x: Any, sl: slice) -> Any:
     return {k: v[:, sl] for k, v in x.items()} if isinstance(x, dict) else x[:, sl]
 
 
-def _correct(logits: Any, target: Any) -> float:
+def _correct(logits: Any, target: Any, mask: torch.Tensor) -> float:
+    """Masked count of frames whose argmax action matches (averaged over named heads)."""
     if isinstance(logits, dict):
-        return float(
-            sum((logits[k].argmax(-1) == target[k]).float().sum() for k in logits) / len(logits)
-        )
-    return float((logits.argmax(-1) == target).float().sum())
+        hits = sum(((logits[k].argmax(-1) == target[k]).float() * mask).sum() for k in logits)
+        return float(hits / len(logits))
+    return float(((logits.argmax(-1) == target).float() * mask).sum())
 
 
 def _summary_writer(path: Path) -> Any:
