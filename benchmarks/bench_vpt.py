@@ -7,13 +7,17 @@ frames/s for a (batch, timesteps) chunk (forward, cross-entropy on 17 actions, b
 step, memory carried and detached between chunks as in truncated BPTT), the hours that 500k frames
 x `--epochs` would take, and the latency of one inference step (memory full) at batch 2 and 16,
 with `--threads` threads and with one thread (on a busy machine one thread is often faster).
-A plain feed-forward CNN (the 0.75M-parameter model of the feasibility run) is timed in the same
-run as the reference; `vs ref` is each candidate's training speed relative to it.
+A plain feed-forward CNN (the 0.75M-parameter model of the feasibility run) is timed alternately
+with each candidate as the reference; `vs ref` is the candidate's training speed relative to it.
+Wall-clock figures suffer when other processes share the cores (each multi-threaded op then waits
+for a core); `f/s 1t cpu` (frames per CPU-second on one thread) hardly does, and a quiet 2-core
+machine trains at about 1.8x that figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -93,10 +97,10 @@ def reference_train_step(batch: int, time_: int) -> Callable[[], None]:
     return step
 
 
-def _timed(step: Callable[[], None]) -> float:
-    start = time.perf_counter()
+def _timed(step: Callable[[], None], clock: Callable[[], float] = time.perf_counter) -> float:
+    start = clock()
     step()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def paired_fps(
@@ -109,6 +113,16 @@ def paired_fps(
     pairs = [(_timed(step), _timed(reference)) for _ in range(iters)]
     step_times, reference_times = zip(*pairs, strict=True)
     return frames / statistics.median(step_times), frames / statistics.median(reference_times)
+
+
+def cpu_fps_one_thread(step: Callable[[], None], frames: int, iters: int) -> float:
+    """Frames per CPU-second on one thread: hardly affected by other processes' load."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    step()
+    seconds = statistics.median(_timed(step, time.process_time) for _ in range(iters))
+    torch.set_num_threads(threads)
+    return frames / seconds
 
 
 @torch.no_grad()
@@ -150,11 +164,12 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {args.threads} threads, chunk {args.batch}x{args.timesteps}")
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     t, e = args.threads, args.epochs
     print(
-        f"{'candidate':<20} {'params':>10} {'train f/s':>9} {'ref f/s':>7} {'vs ref':>6} "
-        f"{f'h 500k x{e}':>10} {f'ms B=2 {t}t':>10} {f'ms B=16 {t}t':>11} {'ms B=2 1t':>10} "
-        f"{'ms B=16 1t':>11}"
+        f"{'candidate':<20} {'params':>10} {f'f/s {t}t':>8} {f'ref {t}t':>8} {'vs ref':>6} "
+        f"{'f/s 1t cpu':>10} {f'h 500k x{e}':>10} {f'ms B=2 {t}t':>10} {f'ms B=16 {t}t':>11} "
+        f"{'ms B=2 1t':>10} {'ms B=16 1t':>11}"
     )
     frames = args.batch * args.timesteps
     for name, overrides in CANDIDATES.items():
@@ -162,20 +177,20 @@ def main(argv: list[str] | None = None) -> None:
             continue
         preset = get_preset("crafter")
         policy = VPTPolicy({**preset.policy_kwargs, **overrides}, N_ACTIONS, preset.pi_head_kwargs)
+        step = policy_train_step(policy, args.batch, args.timesteps)
         fps, ref = paired_fps(
-            policy_train_step(policy, args.batch, args.timesteps),
-            reference_train_step(args.batch, args.timesteps),
-            frames,
-            args.iters,
+            step, reference_train_step(args.batch, args.timesteps), frames, args.iters
         )
+        cpu_fps = cpu_fps_one_thread(step, frames, args.iters)
         lat = latencies(policy.eval(), args.threads)
         hours = 500_000 * e / fps / 3600
         print(
-            f"{name:<20} {count_parameters(policy):>10,} {fps:>9.0f} {ref:>7.0f} {fps / ref:>6.2f} "
-            f"{hours:>10.2f} "
+            f"{name:<20} {count_parameters(policy):>10,} {fps:>8.0f} {ref:>8.0f} {fps / ref:>6.2f} "
+            f"{cpu_fps:>10.0f} {hours:>10.2f} "
             + " ".join(f"{v:>10.2f}" if i % 2 == 0 else f"{v:>11.2f}" for i, v in enumerate(lat)),
             flush=True,
         )
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
