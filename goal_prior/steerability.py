@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 import tasks
@@ -118,6 +119,7 @@ def evaluate(
     steps: int,
     seed: int,
     cond_scale: float,
+    protocols: list[str] | None = None,
 ) -> dict:
     """The code x event table per protocol, the baselines, and the target codes' held-out rates."""
     seeds = list(range(seed, seed + rollouts))
@@ -126,7 +128,8 @@ def evaluate(
     random_goals = codebook.codes[rng.integers(codebook.N, size=rollouts)]
     per_code_events = code_events(codebook)
     report: dict = {"protocols": {}, "targets": {}, "code_events": per_code_events}
-    for protocol, (task, targets) in PROTOCOLS.items():
+    for protocol in protocols or list(PROTOCOLS):
+        task, targets = PROTOCOLS[protocol]
         starts = start_states(task, steps, seeds)
         table: dict[str, Rollouts] = {}
         conditions = [("uncond", zero), ("random_code", random_goals)] + [
@@ -224,8 +227,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--low_level_steps", type=int, default=50)
     parser.add_argument("--cond_scale", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=100_000, help="first env seed")
+    parser.add_argument(
+        "--protocols",
+        nargs="+",
+        choices=list(PROTOCOLS),
+        default=list(PROTOCOLS),
+        help="start protocols to run (split them over processes to use more cores)",
+    )
     parser.add_argument("--output", type=Path, default=Path("results/steerability.json"))
+    parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.num_threads)
     codebook = load_codebook(args.codebook)
     policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
     codebook.check_dim(policy.goal_dim, "the low-level policy")
