@@ -242,7 +242,13 @@ def main(argv: list[str] | None = None) -> None:
     policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
     codebook.check_dim(policy.goal_dim, "the low-level policy")
     report = evaluate(
-        policy, codebook, args.rollouts, args.low_level_steps, args.seed, args.cond_scale
+        policy,
+        codebook,
+        args.rollouts,
+        args.low_level_steps,
+        args.seed,
+        args.cond_scale,
+        args.protocols,
     )
     report["args"] = {k: str(v) for k, v in vars(args).items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
