@@ -98,3 +98,9 @@ def test_killed_run_resumes_to_the_same_weights(samplings, tmp_path, monkeypatch
     assert reference.keys() == resumed.keys()
     for key, value in reference.items():
         assert torch.equal(value, resumed[key]), key
+
+
+def test_resuming_with_a_different_model_is_a_clear_error(samplings, tmp_path):
+    train_cli.main(args(samplings, tmp_path, n_frames=256))
+    with pytest.raises(SystemExit, match="different model.*hidsize"):
+        train_cli.main([*args(samplings, tmp_path, n_frames=512), "--preset", "crafter"])

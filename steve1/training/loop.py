@@ -279,6 +279,7 @@ class Trainer:
             "last_snapshot": self.last_snapshot,
             "rng": rng_states(self.rng),
             "config": _jsonable(asdict(cfg)),
+            "model_spec": _model_spec(self.model),
         }
         save_checkpoint(cfg.checkpoint_dir, self.step, payload, cfg.keep_checkpoints)
 
@@ -286,6 +287,15 @@ class Trainer:
         payload = load_latest_checkpoint(self.cfg.checkpoint_dir)
         if payload is None:
             return
+        saved, current = payload.get("model_spec"), _model_spec(self.model)
+        if saved is not None and saved != current:
+            changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+            raise SystemExit(
+                f"error: the checkpoint in {self.cfg.checkpoint_dir} belongs to a different model "
+                f"({', '.join(changed)} differ: checkpoint {[saved.get(k) for k in changed]}, "
+                f"now {[current.get(k) for k in changed]}); restore the original settings or use "
+                "a new --checkpoint_dir"
+            )
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.step, self.best_val = payload["step"], payload["best_val"]
@@ -300,6 +310,13 @@ class Trainer:
         if self.writer is not None:
             for key, value in values.items():
                 self.writer.add_scalar(key, value, self.frames)
+
+
+def _model_spec(model: VPTPolicy) -> dict[str, Any]:
+    """What must match for a checkpoint to resume: the `.model` kwargs and the action space."""
+    return _jsonable(
+        {**model.policy_kwargs, "pi_head": model.pi_head_kwargs, "action_space": model.action_space}
+    )
 
 
 def _time_slice(x: Any, sl: slice) -> Any:
