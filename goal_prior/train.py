@@ -10,18 +10,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-
-import torch
 
 from goal_prior.codebook import CodebookError, load_codebook
 from goal_prior.prior_objective import GoalPriorObjective
-from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks
-from steve1.data.sampling.generate_sampling import read_sampling
-from steve1.training.cli import add_loop_args, build_policy, loop_config
-from steve1.training.loop import Trainer
-from steve1.utils.run_info import write_meta
-from steve1.utils.seeding import set_seed
+from steve1.training.cli import add_loop_args, build_policy, load_data, run_training
 from VPT.checkpoint import load_weights
 from VPT.policy import VPTPolicy
 
@@ -42,31 +34,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    set_seed(args.seed)
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
-    train_cache = EpisodeCache.from_paths(read_sampling(args.sampling_dir, args.sampling, "train"))
-    val_cache = EpisodeCache.from_paths(read_sampling(args.sampling_dir, args.sampling, "val"))
+    caches = load_data(args)
     try:
         codebook = load_codebook(args.codebook_path)
-        codebook.check_dim(train_cache.embeds[0].shape[1], "the episodes' goal embeddings")
+        codebook.check_dim(caches[0].embeds[0].shape[1], "the episodes' goal embeddings")
     except CodebookError as err:
         raise SystemExit(f"error: {err}") from err
     weights, args.in_weights = args.in_weights, None
-    policy = build_policy(args, VPTPolicy, world=train_cache.world, action_space=codebook.N)
+    policy = build_policy(args, VPTPolicy, world=caches[0].world, action_space=codebook.N)
     if weights is not None:
         load_weights(policy, weights, strict=True, include=TRUNK)
-    train = HindsightGoalChunks(train_cache, args.T, args.min_btwn_goals, args.max_btwn_goals)
-    val = HindsightGoalChunks(val_cache, args.T, args.min_btwn_goals, args.max_btwn_goals)
-    cfg = loop_config(args)
-    write_meta(
-        cfg.out_weights.parent / "meta.json",
-        argv if argv is not None else sys.argv,
-        config=vars(args),
-        codebook=str(args.codebook_path),
+    run_training(
+        GoalPriorObjective(policy, codebook), args, caches, argv, codebook=str(args.codebook_path)
     )
-    metrics = Trainer(GoalPriorObjective(policy, codebook), train, val, cfg).run()
-    print(f"done: {metrics}")
 
 
 if __name__ == "__main__":

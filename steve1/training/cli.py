@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from steve1.training.loop import TrainConfig
+import torch
+
+from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks
+from steve1.data.sampling.generate_sampling import read_sampling
+from steve1.training.loop import Objective, TrainConfig, Trainer
+from steve1.utils.run_info import write_meta
+from steve1.utils.seeding import set_seed
 from VPT.checkpoint import load_model_file, load_weights
 from VPT.policy import VPTPolicy
 from VPT.presets import CRAFTER_ACTION_SPACE, MINECRAFT_ACTION_SPACE, get_preset
@@ -87,3 +94,37 @@ def build_policy(
         # VPT weights have no goal projection (and the prior has its own head): load the rest.
         load_weights(policy, args.in_weights, strict=False)
     return policy
+
+
+def load_data(args: argparse.Namespace) -> tuple[EpisodeCache, EpisodeCache]:
+    """Seed everything, set the torch threads, and load the sampling's train and val episodes."""
+    set_seed(args.seed)
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    train = EpisodeCache.from_paths(read_sampling(args.sampling_dir, args.sampling, "train"))
+    val = EpisodeCache.from_paths(read_sampling(args.sampling_dir, args.sampling, "val"))
+    return train, val
+
+
+def run_training(
+    objective: Objective,
+    args: argparse.Namespace,
+    caches: tuple[EpisodeCache, EpisodeCache],
+    argv: list[str] | None,
+    p_uncond: float = 0.0,
+    **meta: Any,
+) -> dict[str, Any]:
+    """Hindsight-goal chunks of both splits, `meta.json`, then the (resumable) training loop."""
+    goals = (args.T, args.min_btwn_goals, args.max_btwn_goals)
+    train = HindsightGoalChunks(caches[0], *goals, p_uncond=p_uncond)
+    val = HindsightGoalChunks(caches[1], *goals)
+    cfg = loop_config(args)
+    write_meta(
+        cfg.out_weights.parent / "meta.json",
+        argv if argv is not None else sys.argv,
+        config=vars(args),
+        **meta,
+    )
+    metrics = Trainer(objective, train, val, cfg).run()
+    print(f"done: {metrics}")
+    return metrics
