@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from goal_prior.build_codebook import CodebookConfig, build_codebook  # noqa: E402
 from goal_prior.codebook import Codebook, CodebookError  # noqa: E402
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader  # noqa: E402
-from steve1.data.sampling.generate_sampling import read_sampling  # noqa: E402
+from steve1.data.sampling.sampling_files import read_sampling  # noqa: E402
 
 
 def write_code_gifs(codebook: Codebook, out_dir: Path) -> None:

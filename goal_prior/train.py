@@ -14,7 +14,6 @@ import argparse
 from goal_prior.codebook import CodebookError, load_codebook
 from goal_prior.prior_objective import GoalPriorObjective
 from steve1.training.cli import add_loop_args, build_policy, load_data, run_training
-from VPT.checkpoint import load_weights
 from VPT.policy import VPTPolicy
 
 TRUNK = ("net.img_process.", "net.recurrent_layer.")
@@ -40,10 +39,9 @@ def main(argv: list[str] | None = None) -> None:
         codebook.check_dim(caches[0].embeds[0].shape[1], "the episodes' goal embeddings")
     except CodebookError as err:
         raise SystemExit(f"error: {err}") from err
-    weights, args.in_weights = args.in_weights, None
-    policy = build_policy(args, VPTPolicy, world=caches[0].world, action_space=codebook.N)
-    if weights is not None:
-        load_weights(policy, weights, strict=True, include=TRUNK)
+    policy = build_policy(
+        args, VPTPolicy, world=caches[0].world, action_space=codebook.N, init_prefixes=TRUNK
+    )
     run_training(
         GoalPriorObjective(policy, codebook), args, caches, argv, codebook=str(args.codebook_path)
     )

@@ -32,7 +32,11 @@ class GuidedAgent:
 
     def reset(self, env_ids: Any = None) -> None:
         """Clear the memory of the given envs (all when None) before their next frame."""
-        ids = torch.arange(self.n_envs) if env_ids is None else torch.as_tensor(env_ids).long()
+        if env_ids is None:
+            env_ids = np.arange(self.n_envs)
+        elif np.asarray(env_ids).dtype == bool:  # a `dones` mask
+            env_ids = np.flatnonzero(env_ids)
+        ids = torch.as_tensor(np.asarray(env_ids), dtype=torch.long)
         self._first[ids] = True
         self._first[ids + self.n_envs] = True
 

@@ -174,7 +174,7 @@ def _check_type(where: str, value: Any, types: tuple[type, ...]) -> Any:
 
 
 def _crafter_vocab() -> tuple[list[str], list[str]]:
-    import crafter.constants  # local: Minecraft-only users still validate without touching Crafter
+    import crafter.constants  # imported on first use: `import tasks` stays light
 
     return list(crafter.constants.items), list(crafter.constants.achievements)
 

@@ -28,7 +28,7 @@ def test_goal_steps_follow_upstreams_rule(seed):
     assert steps[-1] == length - 1 and (np.diff(steps) > 0).all()
     gaps = np.diff(np.concatenate([[0], steps]))
     assert (gaps[:-1] >= lo).all() and (gaps[:-1] < hi).all()
-    assert length - 1 - steps[-2] >= lo if len(steps) > 1 else True
+    assert length - steps[-2] >= lo if len(steps) > 1 else True
 
 
 def test_goals_before_the_first_embedding_move_to_frame_15():
@@ -60,9 +60,11 @@ def test_frames_without_effect_are_masked_and_idle_chunks_dropped(tmp_path):
     states["sleeping"] = np.zeros(100, bool)
     states["sleeping"][15:47] = True  # the whole first chunk [15, 47) asleep
     states["sleeping"][60:70] = True
+    states["inventory"][:, 3] = 5  # energy below the maximum: asleep frames ignore the action
+    states["inventory"][69, 3] = 9  # full energy: the player wakes and acts on this frame
     np.savez_compressed(path / "states.npz", **states)
     cache = EpisodeCache.from_paths([path])
     data = HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20)
     assert [start for _, start in data.index] == [47, 68]
     chunk = data.get(0, np.random.default_rng(0))
-    assert chunk.loss_mask.tolist() == [1.0] * 13 + [0.0] * 10 + [1.0] * 9
+    assert chunk.loss_mask.tolist() == [1.0] * 13 + [0.0] * 9 + [1.0] * 10

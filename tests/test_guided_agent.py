@@ -60,3 +60,14 @@ def test_guidance_changes_the_distribution_and_reset_clears_one_env():
     after = run(agent, frames[4:], goals)
     fresh = run(GuidedAgent(pol, 1, 1.0), frames[4:, 1:], goals[1:])
     assert np.array_equal(after[:, 1], fresh[:, 0])
+
+
+def test_reset_accepts_a_dones_mask():
+    pol = policy()
+    frames, goals = frames_and_goals(2, 8)
+    agent = GuidedAgent(pol, 2, 1.0)
+    run(agent, frames[:4], goals)
+    agent.reset(np.array([False, True]))
+    after = run(agent, frames[4:], goals)
+    fresh = run(GuidedAgent(pol, 1, 1.0), frames[4:, 1:], goals[1:])
+    assert np.array_equal(after[:, 1], fresh[:, 0])

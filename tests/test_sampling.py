@@ -2,12 +2,8 @@
 
 import pytest
 
-from steve1.data.sampling.generate_sampling import (
-    SamplingError,
-    main,
-    make_sampling,
-    read_sampling,
-)
+from steve1.data.sampling.generate_sampling import main
+from steve1.data.sampling.sampling_files import SamplingError, make_sampling, read_sampling
 from tests.helpers import fake_episode
 
 

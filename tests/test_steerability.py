@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from goal_prior.codebook import Codebook
-from goal_prior.steerability import TARGETS, code_events, evaluate
+from hierarchical.steerability import TARGETS, code_events, evaluate
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from steve1.goal_encoders.crafter import EMBED_DIM, feature_names
 from VPT.presets import get_preset

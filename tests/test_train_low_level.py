@@ -104,3 +104,13 @@ def test_resuming_with_a_different_model_is_a_clear_error(samplings, tmp_path):
     train_cli.main(args(samplings, tmp_path, n_frames=256))
     with pytest.raises(SystemExit, match="different model.*hidsize"):
         train_cli.main([*args(samplings, tmp_path, n_frames=512), "--preset", "crafter"])
+
+
+def test_unaligned_budget_ends_on_a_saved_boundary(samplings, tmp_path):
+    """n_frames that is not a whole number of batches rounds up, so the end is saved exactly."""
+    train_cli.main(args(samplings, tmp_path / "a", n_frames=700))
+    train_cli.main(args(samplings, tmp_path / "b", n_frames=768))
+    a = read_weights(tmp_path / "a" / "w" / "ll_latest.weights")
+    b = read_weights(tmp_path / "b" / "w" / "ll_latest.weights")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert sorted(p.name for p in (tmp_path / "a" / "ckpt").iterdir())[-1] == "ckpt_000000012.pt"

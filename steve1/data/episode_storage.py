@@ -20,6 +20,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import sys
 import zipfile
 import zlib
@@ -57,7 +58,7 @@ def write_episode(
     path = Path(path)
     length = len(frames)
     _check_lengths(path, length, actions=actions, embeds=embeds, **(states or {}))
-    tmp = path.parent / f".tmp-{path.name}-{os.getpid()}"
+    tmp = path.parent / f".tmp-{path.name}-{socket.gethostname()}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)

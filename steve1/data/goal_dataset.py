@@ -2,8 +2,8 @@
 
 Every episode of length L is cut into chunks of T frames starting at 15, 15+T, ... (a chunk running
 past L is shifted back to [L-T, L)). Each time a chunk is loaded, goal timesteps are drawn over the
-whole episode: from g = 0, add an integer uniform in [min_btwn_goals, max_btwn_goals); if fewer
-than min_btwn_goals frames would remain after it, jump to L-1; stop at L-1. Frames 0..g0+1 get goal
+whole episode: from g = 0, add an integer uniform in [min_btwn_goals, max_btwn_goals); if
+L - g < min_btwn_goals, jump to L-1; stop at L-1. Frames 0..g0+1 get goal
 g0, frames g0+2..g1+1 get g1, and so on (the switch happens one frame after the goal frame, as
 upstream). The goal vector is the embedding at g (window g-15..g); goals earlier than frame 15 are
 moved to 15, the first frame with an embedding (only possible when min_btwn_goals < 15).
@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader, open_episodes
+from steve1.data.generation.crafter_state import ITEMS
+
+ENERGY_MAX = 9
 
 
 def chunk_starts(length: int, T: int) -> list[int]:  # noqa: N803 (upstream's name)
@@ -42,7 +45,7 @@ def sample_goal_steps(
     goals, g = [], 0
     while g < length - 1:
         g += int(rng.integers(min_btwn, max_btwn))
-        if length - 1 - g < min_btwn:
+        if length - g < min_btwn:
             g = length - 1
         goals.append(g)
     return np.maximum(np.array(goals, np.int64), EMBED_OFFSET)
@@ -94,9 +97,16 @@ class EpisodeCache:
 
 
 def _inert_frames(reader: EpisodeReader) -> np.ndarray:
-    """Bool (L,): frames whose action the game ignored (Crafter: asleep); none for Minecraft."""
-    sleeping = reader.load_states().get("sleeping")
-    return np.zeros(len(reader), bool) if sleeping is None else sleeping.astype(bool)
+    """Bool (L,): frames whose action the game ignored; none for Minecraft.
+
+    Crafter ignores the action of a sleeping player whose energy is below the maximum; at full
+    energy it wakes the player and executes that frame's action.
+    """
+    states = reader.load_states()
+    if "sleeping" not in states:
+        return np.zeros(len(reader), bool)
+    energy = states["inventory"][:, ITEMS.index("energy")]
+    return states["sleeping"].astype(bool) & (energy < ENERGY_MAX)
 
 
 class HindsightGoalChunks:
@@ -122,9 +132,13 @@ class HindsightGoalChunks:
             if 1 - cache.inert[e][s : s + T].mean() >= min_active
         ]
         if not self.index:
+            long_enough = any(len(a) >= T + EMBED_OFFSET for a in cache.actions)
             raise ValueError(
-                f"no episode has the {T + EMBED_OFFSET} frames a chunk of T={T} "
-                "needs; lower T or use longer episodes"
+                f"every chunk of T={T} frames has fewer than {min_active:.0%} frames whose "
+                "action has an effect (the player sleeps); use more data"
+                if long_enough
+                else f"no episode has the {T + EMBED_OFFSET} frames a chunk of T={T} needs; "
+                "lower T or use longer episodes"
             )
 
     def __len__(self) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks
-from steve1.data.sampling.generate_sampling import read_sampling
+from steve1.data.sampling.sampling_files import read_sampling
 from steve1.training.loop import Objective, TrainConfig, Trainer
 from steve1.utils.run_info import write_meta
 from steve1.utils.seeding import set_seed
@@ -78,9 +78,15 @@ def build_policy(
     policy_class: type[VPTPolicy],
     world: str = "crafter",
     action_space: Any = None,
+    init_prefixes: tuple[str, ...] | None = None,
     **kwargs: Any,
 ) -> VPTPolicy:
-    """The policy to train: from `--in_model` or `--preset`, initialised from `--in_weights`."""
+    """The policy to train: from `--in_model` or `--preset`, initialised from `--in_weights`.
+
+    :param init_prefixes: load only these parts of `--in_weights` (strictly), e.g. the goal prior
+        takes VPT's image encoder and transformer; by default every key but the goal projection
+        must be in the file (VPT's weights have none).
+    """
     if args.in_model is not None:
         spec = load_model_file(args.in_model)
         policy_kwargs, pi_head_kwargs = spec.policy_kwargs, spec.pi_head_kwargs
@@ -90,9 +96,18 @@ def build_policy(
     if action_space is None:
         action_space = CRAFTER_ACTION_SPACE if world == "crafter" else MINECRAFT_ACTION_SPACE
     policy = policy_class(policy_kwargs, action_space, pi_head_kwargs, **kwargs)
-    if args.in_weights is not None:
-        # VPT weights have no goal projection (and the prior has its own head): load the rest.
-        load_weights(policy, args.in_weights, strict=False)
+    if args.in_weights is None:
+        return policy
+    if init_prefixes is not None:
+        load_weights(policy, args.in_weights, strict=True, include=init_prefixes)
+        return policy
+    result = load_weights(policy, args.in_weights, strict=False)
+    missing = [k for k in result.missing if not k.startswith("net.mineclip_embed_linear.")]
+    if missing or result.unexpected:
+        raise SystemExit(
+            f"error: {args.in_weights} does not fit the model: missing {missing[:5]}"
+            f"{'...' if len(missing) > 5 else ''}, unexpected {result.unexpected[:5]}"
+        )
     return policy
 
 

@@ -108,6 +108,8 @@ class Trainer:
         self.step = 0  # slices processed (upstream's n_steps)
         self.best_val = math.inf
         self.last_snapshot = 0
+        self.last_save = 0
+        self._model_file_written = False
         self.slices_per_batch = cfg.T // cfg.trunc_t
         self.frames_per_slice = cfg.batch_size * cfg.trunc_t
         self.writer = _summary_writer(cfg.out_weights.parent / "tb")
@@ -121,7 +123,7 @@ class Trainer:
         self._resume()
         self.model.train()
         cfg, metrics = self.cfg, {}
-        total = math.ceil(cfg.n_frames / self.frames_per_slice)
+        total = self.total_slices()
         bar = tqdm(
             total=total, initial=self.step, desc="train slices", disable=not sys.stderr.isatty()
         )
@@ -132,13 +134,19 @@ class Trainer:
                 state = self._train_slice(batch, s, state)
                 bar.update()
                 metrics = self._after_slice(metrics) or metrics
-                if self.step >= total:
-                    break
-            if self._at_boundary() and self.step % cfg.save_freq < self.slices_per_batch:
+            if self._at_boundary() and self.step - self.last_save >= cfg.save_freq:
                 self._save()
         bar.close()
+        if self.val_data is not None:
+            metrics = self._validate_and_track()
         self._save()
         return metrics
+
+    def total_slices(self) -> int:
+        """Slices to reach `n_frames`, rounded up to a batch and update boundary, so that the run
+        ends where its state can be saved exactly."""
+        unit = math.lcm(self.slices_per_batch, self.cfg.gradient_accumulation_steps)
+        return unit * math.ceil(self.cfg.n_frames / self.frames_per_slice / unit)
 
     def _sample_batch(self) -> list[Chunk]:
         idx = self.rng.integers(len(self.train_data), size=self.cfg.batch_size)
@@ -198,6 +206,11 @@ class Trainer:
             save_weights(self.model, weights_path(cfg.out_weights, f"snapshot_{self.frames}"))
         if self.val_data is None or not self._val_due():
             return None
+        return self._validate_and_track()
+
+    def _validate_and_track(self) -> dict[str, float]:
+        """Validate, log, and keep the weights if they are the best so far."""
+        cfg = self.cfg
         metrics = self.validate()
         self._log({f"val/{k}": v for k, v in metrics.items()})
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
@@ -263,8 +276,10 @@ class Trainer:
         cfg = self.cfg
         cfg.out_weights.parent.mkdir(parents=True, exist_ok=True)
         save_weights(self.model, weights_path(cfg.out_weights, "latest"))
+        self.last_save = self.step
         model_file = cfg.out_weights.with_suffix(".model")
-        if not model_file.exists():
+        if not self._model_file_written:  # rewritten once per run: never a stale pairing
+            self._model_file_written = True
             save_model_file(
                 model_file,
                 self.model.policy_kwargs,
@@ -296,10 +311,12 @@ class Trainer:
                 f"now {[current.get(k) for k in changed]}); restore the original settings or use "
                 "a new --checkpoint_dir"
             )
+        _check_loop_config(payload.get("config", {}), asdict(self.cfg), self.cfg.checkpoint_dir)
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.step, self.best_val = payload["step"], payload["best_val"]
         self.last_snapshot = payload["last_snapshot"]
+        self.last_save = self.step
         restore_rng_states(payload["rng"], self.rng)
         print(
             f"resumed from {self.cfg.checkpoint_dir} at slice {self.step} ({self.frames} frames)",
@@ -310,6 +327,20 @@ class Trainer:
         if self.writer is not None:
             for key, value in values.items():
                 self.writer.add_scalar(key, value, self.frames)
+
+
+# Settings that define what a step is; a checkpoint only resumes with the same values.
+_RESUME_KEYS = ("batch_size", "T", "trunc_t", "gradient_accumulation_steps", "seed")
+
+
+def _check_loop_config(saved: dict[str, Any], current: dict[str, Any], where: Path) -> None:
+    changed = [k for k in _RESUME_KEYS if k in saved and saved[k] != current[k]]
+    if changed:
+        raise SystemExit(
+            f"error: the checkpoint in {where} was trained with other loop settings ("
+            + ", ".join(f"{k} {saved[k]} -> {current[k]}" for k in changed)
+            + "); restore them or use a new --checkpoint_dir"
+        )
 
 
 def _model_spec(model: VPTPolicy) -> dict[str, Any]:

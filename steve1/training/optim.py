@@ -1,11 +1,13 @@
-"""AdamW with upstream's weight-decay split: no decay on biases and normalisation/embedding weights."""
+"""AdamW with upstream's weight-decay split: no decay on biases and LayerNorm/Embedding weights.
+
+Everything else decays, the ImpalaCNN's GroupNorm weights included (as upstream)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-_NO_DECAY_MODULES = (nn.LayerNorm, nn.GroupNorm, nn.Embedding, nn.BatchNorm1d, nn.BatchNorm2d)
+_NO_DECAY_MODULES = (nn.LayerNorm, nn.Embedding)
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:

@@ -12,9 +12,11 @@ i % num_workers == worker_id), for splitting the work across machines.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import multiprocessing
 import os
 import shutil
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +82,7 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
     player = env._player
     metadata = {
         "world": "crafter",
-        "crafter_version": crafter.__version__ if hasattr(crafter, "__version__") else "1.8.3",
+        "crafter_version": importlib.metadata.version("crafter"),
         "seed": cfg.seed,
         "episode_index": index,
         "env_seed": env_seed,
@@ -136,7 +138,8 @@ def check_output_dir(path: Path) -> None:
         raise SystemExit(
             f"error: output dir {path} is not writable ({err}); choose another --output_dir"
         ) from err
-    for stale in path.glob(".tmp-*"):
+    # Only this machine's dead writers: another machine may share the directory.
+    for stale in path.glob(f".tmp-*-{socket.gethostname()}-*"):
         if not _pid_alive(int(stale.name.rsplit("-", 1)[-1])):
             shutil.rmtree(stale, ignore_errors=True)
 

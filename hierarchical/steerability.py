@@ -1,6 +1,6 @@
 """Steerability of the low level: which events each code produces, against no goal and random codes.
 
-    python -m goal_prior.steerability --codebook data/codebook/tsne_n50_s1/codebook.npz \
+    python -m hierarchical.steerability --codebook data/codebook/tsne_n50_s1/codebook.npz \
         --in_model results/steve1/weights/trained_with_script.model \
         --in_weights results/steve1/weights/trained_with_script_best.weights \
         --rollouts 50 --low_level_steps 50 --cond_scale 0 --seed 100000
