@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from goal_prior.build_codebook import CodebookConfig, build_codebook  # noqa: E402
 from goal_prior.codebook import Codebook, CodebookError  # noqa: E402
+from goal_prior.contact_sheet import contact_sheet  # noqa: E402
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader  # noqa: E402
 from steve1.data.sampling.sampling_files import read_sampling  # noqa: E402
 
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     plot_points(build.points, build.labels, codebook, out_dir / "tsne.png")
     if args.gifs:
         write_code_gifs(codebook, out_dir)
+    contact_sheet(codebook, None, out_dir / "contact_sheet.png")
     print(
         f"wrote {out_dir}/codebook.npz: {codebook.N} codes of {codebook.dim} dims from "
         f"{codebook.metadata['n_samples']} samples"

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 import tasks
 from goal_prior.codebook import Codebook, load_codebook
+from goal_prior.contact_sheet import contact_sheet
 from steve1.agent import GuidedAgent
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
@@ -253,6 +254,10 @@ def main(argv: list[str] | None = None) -> None:
     report["args"] = {k: str(v) for k, v in vars(args).items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=1))
+    captions = [
+        ", ".join(e.replace("collect_", "") for e in ev) or "-" for ev in report["code_events"]
+    ]
+    contact_sheet(codebook, captions, args.output.with_suffix(".png"))
     print_report(report)
 
 
