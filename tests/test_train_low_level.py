@@ -114,3 +114,12 @@ def test_unaligned_budget_ends_on_a_saved_boundary(samplings, tmp_path):
     saved = torch.load(last, weights_only=False)["model"]
     latest = read_weights(tmp_path / "w" / "ll_latest.weights")
     assert all(torch.equal(saved[k], latest[k]) for k in latest)
+
+
+def test_accelerate_and_plain_process_train_alike(samplings, tmp_path):
+    pytest.importorskip("accelerate", reason="HF accelerate is optional")
+    train_cli.main([*args(samplings, tmp_path / "a", n_frames=256), "--accelerate"])
+    train_cli.main([*args(samplings, tmp_path / "b", n_frames=256), "--no-accelerate"])
+    a = read_weights(tmp_path / "a" / "w" / "ll_latest.weights")
+    b = read_weights(tmp_path / "b" / "w" / "ll_latest.weights")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

@@ -65,6 +65,19 @@ def add_loop_args(
     add("--snapshot_every_n_frames", type=int, default=0, help="0: no snapshots")
     add("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, ...")
     add("--num_threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    add(
+        "--accelerate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use HF accelerate (default: when installed); launch multi-GPU runs with "
+        "`accelerate launch -m steve1.train ...`",
+    )
+    add(
+        "--mixed_precision",
+        default="no",
+        choices=["no", "fp16", "bf16"],
+        help="autocast precision under accelerate (upstream: bf16 on GPUs)",
+    )
 
 
 def loop_config(args: argparse.Namespace) -> TrainConfig:

@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from steve1.data.goal_dataset import Chunk, HindsightGoalChunks
+from steve1.training.accelerator import make_accelerator
 from steve1.training.checkpoint import (
     load_latest_checkpoint,
     restore_rng_states,
@@ -63,6 +64,8 @@ class TrainConfig:
     snapshot_every_n_frames: int = 0
     keep_checkpoints: int = 2
     device: str = "auto"
+    accelerate: bool | None = None  # None: HF accelerate when installed
+    mixed_precision: str = "no"  # no | fp16 | bf16 (accelerate only)
 
 
 class Objective(Protocol):
@@ -101,10 +104,14 @@ class Trainer:
         if cfg.T % cfg.trunc_t:
             raise ValueError(f"T={cfg.T} must be a multiple of trunc_t={cfg.trunc_t}")
         self.obj, self.train_data, self.val_data, self.cfg = objective, train_data, val_data, cfg
-        self.device = resolve_device(cfg.device)
-        self.model = objective.model.to(self.device)
-        self.optimizer = make_optimizer(self.model, cfg.learning_rate, cfg.weight_decay)
-        self.rng = np.random.default_rng(cfg.seed)
+        self.acc = make_accelerator(resolve_device(cfg.device), cfg.accelerate, cfg.mixed_precision)
+        self.device = self.acc.device
+        # `policy` is the plain module (heads, state, saving); `model` may be wrapped (DDP).
+        self.policy = objective.model.to(self.device)
+        optimizer = make_optimizer(self.policy, cfg.learning_rate, cfg.weight_decay)
+        self.model, self.optimizer = self.acc.prepare(self.policy, optimizer)
+        # Each process draws its own batches.
+        self.rng = np.random.default_rng([cfg.seed, self.acc.process_index])
         self.step = 0  # slices processed (upstream's n_steps)
         self.best_val = math.inf
         self.last_snapshot = 0
@@ -127,7 +134,7 @@ class Trainer:
         bar = tqdm(
             total=total, initial=self.step, desc="train slices", disable=not sys.stderr.isatty()
         )
-        state = self.model.initial_state(cfg.batch_size)
+        state = self.policy.initial_state(cfg.batch_size)
         while self.step < total:
             batch = self.obj.collate(self._sample_batch(), self.device)
             for s in range(self.slices_per_batch):
@@ -156,12 +163,12 @@ class Trainer:
         cfg = self.cfg
         sl = slice(s * cfg.trunc_t, (s + 1) * cfg.trunc_t)
         loss, _, state = self._slice_loss(batch, sl, state, s == 0)
-        (loss / cfg.gradient_accumulation_steps).backward()
+        self.acc.backward(loss / cfg.gradient_accumulation_steps)
         self.step += 1
         if self.step % cfg.gradient_accumulation_steps == 0:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr_at(self.frames, cfg.learning_rate, cfg.warmup_frames, cfg.n_frames)
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+            norm = self.acc.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
             if self.step % cfg.log_freq < cfg.gradient_accumulation_steps:
@@ -184,10 +191,11 @@ class Trainer:
         obs = {k: batch[k][:, sl] for k in self.obj.obs_keys}
         first = torch.zeros(obs["img"].shape[:2], dtype=torch.bool, device=self.device)
         first[:, 0] = chunk_start
-        out, state = self.model(obs, state, first)
+        with self.acc.autocast():
+            out, state = self.model(obs, state, first)
         target = _time_slice(batch["target"], sl)
         mask = batch["mask"][:, sl]
-        logp = self.model.pi_head.log_prob(out.pi_logits, target) * mask
+        logp = self.policy.pi_head.log_prob(out.pi_logits, target).float() * mask
         loss = -logp.sum(dim=1).mean()
         sums = {
             "nll": float(-logp.detach().sum()),
@@ -203,7 +211,8 @@ class Trainer:
             and self.frames - self.last_snapshot >= cfg.snapshot_every_n_frames
         ):
             self.last_snapshot = self.frames
-            save_weights(self.model, weights_path(cfg.out_weights, f"snapshot_{self.frames}"))
+            if self.acc.is_main_process:
+                save_weights(self.policy, weights_path(cfg.out_weights, f"snapshot_{self.frames}"))
         if self.val_data is None or not self._val_due():
             return None
         return self._validate_and_track()
@@ -220,7 +229,9 @@ class Trainer:
         key = next(iter(self.obj.val_variants()))
         if metrics[f"{key}_nll"] < self.best_val:
             self.best_val = metrics[f"{key}_nll"]
-            save_weights(self.model, weights_path(cfg.out_weights, "best"))
+            if not self.acc.is_main_process:
+                return metrics
+            save_weights(self.policy, weights_path(cfg.out_weights, "best"))
             atomic_write_text(
                 weights_path(cfg.out_weights, "best").with_suffix(".json"),
                 json.dumps({"step": self.step, "frames": self.frames, **metrics}),
@@ -251,7 +262,7 @@ class Trainer:
             batch = self.obj.collate(chunks[start : start + cfg.batch_size], self.device)
             for name, variant in self.obj.val_variants().items():
                 vbatch = variant(batch)
-                state = self.model.initial_state(len(vbatch["img"]))
+                state = self.policy.initial_state(len(vbatch["img"]))
                 for s in range(self.slices_per_batch):
                     sl = slice(s * cfg.trunc_t, (s + 1) * cfg.trunc_t)
                     _, sums, state = self._slice_loss(vbatch, sl, state, s == 0)
@@ -273,28 +284,31 @@ class Trainer:
     def _save(self) -> None:
         if not self._at_boundary():
             return
+        self.last_save = self.step
+        self.acc.wait_for_everyone()
+        if not self.acc.is_main_process:
+            return
         cfg = self.cfg
         cfg.out_weights.parent.mkdir(parents=True, exist_ok=True)
-        save_weights(self.model, weights_path(cfg.out_weights, "latest"))
-        self.last_save = self.step
+        save_weights(self.policy, weights_path(cfg.out_weights, "latest"))
         model_file = cfg.out_weights.with_suffix(".model")
         if not self._model_file_written:  # rewritten once per run: never a stale pairing
             self._model_file_written = True
             save_model_file(
                 model_file,
-                self.model.policy_kwargs,
-                self.model.pi_head_kwargs,
-                self.model.action_space,
+                self.policy.policy_kwargs,
+                self.policy.pi_head_kwargs,
+                self.policy.action_space,
             )
         payload = {
-            "model": self.model.state_dict(),
+            "model": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "best_val": self.best_val,
             "last_snapshot": self.last_snapshot,
             "rng": rng_states(self.rng),
             "config": _jsonable(asdict(cfg)),
-            "model_spec": _model_spec(self.model),
+            "model_spec": _model_spec(self.policy),
         }
         save_checkpoint(cfg.checkpoint_dir, self.step, payload, cfg.keep_checkpoints)
 
@@ -302,7 +316,7 @@ class Trainer:
         payload = load_latest_checkpoint(self.cfg.checkpoint_dir)
         if payload is None:
             return
-        saved, current = payload.get("model_spec"), _model_spec(self.model)
+        saved, current = payload.get("model_spec"), _model_spec(self.policy)
         if saved is not None and saved != current:
             changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
             raise SystemExit(
@@ -312,7 +326,7 @@ class Trainer:
                 "a new --checkpoint_dir"
             )
         _check_loop_config(payload.get("config", {}), asdict(self.cfg), self.cfg.checkpoint_dir)
-        self.model.load_state_dict(payload["model"])
+        self.policy.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.step, self.best_val = payload["step"], payload["best_val"]
         self.last_snapshot = payload["last_snapshot"]
