@@ -81,7 +81,7 @@ class EpisodeCache:
         self.frames = [r.load_frames() for r in readers]
         self.actions = [r.load_actions() for r in readers]
         self.embeds = [r.load_embeds() for r in readers]
-        self.inert = [_inert_frames(r) for r in readers]
+        self.inert = [inert_frames(r) for r in readers]
 
     @classmethod
     def from_paths(cls, paths: list) -> EpisodeCache:
@@ -96,7 +96,7 @@ class EpisodeCache:
         return self.metadata[0].get("world", "minecraft")
 
 
-def _inert_frames(reader: EpisodeReader) -> np.ndarray:
+def inert_frames(reader: EpisodeReader) -> np.ndarray:
     """Bool (L,): frames whose action the game ignored; none for Minecraft.
 
     Crafter ignores the action of a sleeping player whose energy is below the maximum; at full
