@@ -129,6 +129,7 @@ def evaluate(
     random_goals = codebook.codes[rng.integers(codebook.N, size=rollouts)]
     per_code_events = code_events(codebook)
     report: dict = {"protocols": {}, "targets": {}, "code_events": per_code_events}
+    run = EvalRun(policy, codebook, rollouts, steps, seed, cond_scale)
     for protocol in protocols or list(PROTOCOLS):
         task, targets = PROTOCOLS[protocol]
         starts = start_states(task, steps, seeds)
@@ -146,35 +147,33 @@ def evaluate(
             for name, r in table.items()
         }
         for event in targets:
-            report["targets"][event] = _target(
-                policy,
-                codebook,
-                table,
-                per_code_events,
-                event,
-                task,
-                steps,
-                seed,
-                rollouts,
-                cond_scale,
-                protocol,
-            )
+            report["targets"][event] = _target(run, table, per_code_events, event, task, protocol)
     return report
 
 
+@dataclass
+class EvalRun:
+    """What every rollout set of one evaluation shares."""
+
+    policy: EmbedConditionedPolicy
+    codebook: Codebook
+    rollouts: int
+    steps: int
+    seed: int
+    cond_scale: float
+
+
 def _target(
-    policy,
-    codebook,
-    table,
-    per_code_events,
-    event,
-    task,
-    steps,
-    seed,
-    rollouts,
-    cond_scale,
-    protocol,
+    run: EvalRun,
+    table: dict[str, Rollouts],
+    per_code_events: list[list[str]],
+    event: str,
+    task: str,
+    protocol: str,
 ) -> dict:
+    """The best code for `event` on the table's seeds, re-measured on held-out seeds."""
+    policy, codebook, steps, seed = run.policy, run.codebook, run.steps, run.seed
+    rollouts, cond_scale = run.rollouts, run.cond_scale
     candidates = [k for k, ev in enumerate(per_code_events) if event in ev]
     if not candidates:
         return {"protocol": protocol, "code": None, "note": "no code has this event"}
