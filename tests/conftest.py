@@ -1,4 +1,5 @@
-"""Test-wide settings: one torch thread (tiny models run faster, and no oversubscription)."""
+"""Test-wide settings: one torch thread (tiny models gain nothing from threads, and on a busy
+machine every multi-threaded op waits for a free core)."""
 
 import torch
 

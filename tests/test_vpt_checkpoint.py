@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import os
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +22,6 @@ from VPT import (
     save_policy,
     save_weights,
 )
-
-
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads, and on a busy machine each op waits for a core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny(action_space: object = 17, **overrides: object) -> VPTPolicy:

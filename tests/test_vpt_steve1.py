@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,15 +9,6 @@ import torch
 
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy, guided_log_probs
 from VPT import get_preset, load_policy, save_policy
-
-
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads, and on a busy machine each op waits for a core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_steve(goal_dim: int = 6) -> EmbedConditionedPolicy:
