@@ -16,3 +16,14 @@ def fake_episode(path: Path, length: int, seed: int = 0, dim: int = 8) -> Path:
     embeds[:EMBED_OFFSET] = np.nan
     states = {"inventory": rng.integers(0, 9, (length, 16)).astype(np.uint8)}
     return write_episode(path, frames, actions, embeds, {"seed": seed, "world": "crafter"}, states)
+
+
+def fake_dataset(root: Path, n: int, length: int, val_frames: int) -> Path:
+    """`n` fake episodes under root/data and their seed1 sampling files in root/samplings."""
+    from steve1.data.sampling.sampling_files import make_sampling, write_sampling
+
+    for i in range(n):
+        fake_episode(root / "data" / f"ep{i}", length=length, seed=i)
+    train, val = make_sampling(root / "data", val_frames, -1, seed=1, min_frames=32 + 15)
+    write_sampling(root / "samplings", "seed1", train, val)
+    return root / "samplings"

@@ -6,8 +6,7 @@ import pytest
 from goal_prior import train as prior_cli
 from goal_prior.codebook import Codebook
 from goal_prior.prior_objective import nearest_codes
-from steve1.data.sampling.generate_sampling import main as sampling_main
-from tests.helpers import fake_episode
+from tests.helpers import fake_dataset
 from VPT.checkpoint import load_policy
 
 
@@ -19,20 +18,7 @@ def test_labels_are_the_cosine_nearest_codes():
 
 @pytest.fixture()
 def setup(tmp_path):
-    for i in range(4):
-        fake_episode(tmp_path / "data" / f"ep{i}", length=100, seed=i)
-    sampling_main(
-        [
-            "--data_dir",
-            str(tmp_path / "data"),
-            "--output_dir",
-            str(tmp_path / "s"),
-            "--val_frames",
-            "90",
-            "--T",
-            "32",
-        ]
-    )
+    fake_dataset(tmp_path, n=4, length=100, val_frames=90)
     codes = np.random.default_rng(0).normal(size=(6, 8)).astype(np.float32)
     Codebook(codes=codes).save(tmp_path / "codebook.npz")
     return tmp_path
@@ -41,7 +27,7 @@ def setup(tmp_path):
 def prior_args(tmp_path, codebook):
     return [
         "--sampling_dir",
-        str(tmp_path / "s"),
+        str(tmp_path / "samplings"),
         "--codebook_path",
         str(codebook),
         "--preset",

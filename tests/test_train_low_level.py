@@ -4,30 +4,14 @@ import pytest
 import torch
 
 from steve1 import train as train_cli
-from steve1.data.sampling.generate_sampling import main as sampling_main
 from steve1.training.loop import Trainer
-from tests.helpers import fake_episode
+from tests.helpers import fake_dataset
 from VPT.checkpoint import load_policy, read_weights
 
 
 @pytest.fixture(scope="module")
 def samplings(tmp_path_factory):
-    root = tmp_path_factory.mktemp("play")
-    for i in range(5):
-        fake_episode(root / "data" / f"ep{i}", length=120, seed=i)
-    sampling_main(
-        [
-            "--data_dir",
-            str(root / "data"),
-            "--output_dir",
-            str(root / "samplings"),
-            "--val_frames",
-            "100",
-            "--T",
-            "32",
-        ]
-    )
-    return root / "samplings"
+    return fake_dataset(tmp_path_factory.mktemp("play"), n=5, length=120, val_frames=100)
 
 
 def args(samplings, out, n_frames=768):
