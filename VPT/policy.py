@@ -5,7 +5,8 @@ file; `VPTPolicy` adds `value_head` and `pi_head`. Subclasses add inputs through
 `VPTNet.input_residual` (STEVE-1's goal projection lives in `steve1/`).
 
 Recurrent state: a list with one `(valid, keys, values)` tuple of batch-first tensors per
-transformer block; `map_state` / `concat_states` index, detach, move or join it.
+transformer block; `map_state` / `concat_states` / `assign_state_rows` index, detach, move,
+join or update it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class PolicyOutput(NamedTuple):
 def map_state(fn: Callable[[torch.Tensor], torch.Tensor], state: State) -> State:
     """Apply `fn` to every tensor of a recurrent state (e.g. `lambda x: x[idx]`, `Tensor.detach`)."""
     return [tuple(fn(x) for x in block) for block in state]  # type: ignore[misc]
+
+
+def assign_state_rows(state: State, rows: torch.Tensor, new: State) -> None:
+    """Write `new` (a state for len(rows) streams) into rows `rows` of `state`, in place."""
+    for block, new_block in zip(state, new, strict=True):
+        for x, y in zip(block, new_block, strict=True):
+            x[rows] = y
 
 
 def concat_states(states: Sequence[State]) -> State:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy, guided_log_probs
-from VPT.policy import State
+from VPT.policy import State, assign_state_rows, map_state
 
 
 class GuidedAgent:
@@ -41,18 +41,38 @@ class GuidedAgent:
         self._first[ids + self.n_envs] = True
 
     @torch.no_grad()
-    def act(self, frames: np.ndarray, goals: np.ndarray, deterministic: bool = False) -> Any:
-        """`frames` uint8 (N, H, W, 3), `goals` float (N, D) -> actions (N,) (or a dict of them)."""
+    def act(
+        self,
+        frames: np.ndarray,
+        goals: np.ndarray,
+        deterministic: bool = False,
+        env_ids: Any = None,
+    ) -> Any:
+        """`frames` uint8 (n, H, W, 3), `goals` float (n, D) -> actions (n,) (or a dict of them).
+
+        With `env_ids` (n indices) only those envs act and advance their memory; the others
+        (e.g. envs whose episode ended inside a high-level step) are left untouched.
+        """
         img = torch.as_tensor(frames, device=self.device)
         goal = torch.as_tensor(goals, dtype=torch.float32, device=self.device)
         obs = {
             "img": torch.cat([img, img])[:, None],
             GOAL_KEY: torch.cat([goal, torch.zeros_like(goal)])[:, None],
         }
-        out, self.state = self.policy(obs, self.state, self._first[:, None])
-        self._first[:] = False
+        if env_ids is None:
+            rows = torch.arange(2 * self.n_envs, device=self.device)
+        else:
+            ids = torch.as_tensor(np.asarray(env_ids), dtype=torch.long, device=self.device)
+            rows = torch.cat([ids, ids + self.n_envs])
+        state = self.state if env_ids is None else map_state(lambda x: x[rows], self.state)
+        out, state = self.policy(obs, state, self._first[rows, None])
+        if env_ids is None:
+            self.state = state
+        else:
+            assign_state_rows(self.state, rows, state)
+        self._first[rows] = False
         logits = _drop_time(out.pi_logits)
-        n = self.n_envs
+        n = len(img)
         cond, uncond = _split(logits, 0, n), _split(logits, n, 2 * n)
         guided = guided_log_probs(cond, uncond, self.cond_scale) if self.cond_scale else cond
         return _to_numpy(self._sample(guided, deterministic))

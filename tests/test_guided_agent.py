@@ -71,3 +71,21 @@ def test_reset_accepts_a_dones_mask():
     after = run(agent, frames[4:], goals)
     fresh = run(GuidedAgent(pol, 1, 1.0), frames[4:, 1:], goals[1:])
     assert np.array_equal(after[:, 1], fresh[:, 0])
+
+
+def test_acting_for_a_subset_leaves_the_other_envs_untouched():
+    pol = policy()
+    frames, goals = frames_and_goals(3, 5)
+    alone = run(GuidedAgent(pol, 3, cond_scale=1.0), frames, goals)
+    agent = GuidedAgent(pol, 3, cond_scale=1.0)
+    subset = []
+    for t, f in enumerate(frames):
+        if t == 2:  # env 1 sits out one step, then its memory must equal a run without that frame
+            subset.append(agent.act(f[[0, 2]], goals[[0, 2]], True, env_ids=[0, 2]))
+            continue
+        subset.append(agent.act(f, goals, deterministic=True))
+    np.testing.assert_array_equal(np.stack(subset[:2]), alone[:2])
+    np.testing.assert_array_equal(subset[2], alone[2][[0, 2]])
+    skipped = np.delete(frames, 2, axis=0)[:, 1:2]
+    env1 = run(GuidedAgent(pol, 1, cond_scale=1.0), skipped, goals[1:2])
+    np.testing.assert_array_equal(np.stack(subset[3:])[:, 1], env1[2:, 0])

@@ -1,0 +1,129 @@
+"""The high-level env: goal per step, episode ends inside a step, one reset, the prior and KL."""
+
+import numpy as np
+import pytest
+import torch
+
+from goal_prior.codebook import Codebook, CodebookError
+from hierarchical.highlevel_env import HighLevelVecEnv
+from hierarchical.models import PretrainedModelError, PretrainedModels, load_pretrained
+from hierarchical.prior_tracker import kl_divergence
+from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from VPT.checkpoint import save_policy
+from VPT.policy import VPTPolicy
+from VPT.presets import get_preset
+
+N_CODES, DIM = 5, 6
+
+
+def tiny_models(seed=0):
+    torch.manual_seed(seed)
+    p = get_preset("tiny")
+    low = EmbedConditionedPolicy(p.policy_kwargs, 17, p.pi_head_kwargs, goal_dim=DIM).eval()
+    prior = VPTPolicy(p.policy_kwargs, N_CODES, p.pi_head_kwargs).eval()
+    codes = np.random.default_rng(seed).normal(size=(N_CODES, DIM)).astype(np.float32)
+    return PretrainedModels(low, Codebook(codes), prior)
+
+
+def make_env(n_envs=2, max_steps=7, low_level_steps=3, **kw):
+    return HighLevelVecEnv(
+        "crafter_log",
+        n_envs,
+        tiny_models(),
+        low_level_steps,
+        cond_scale=1.0,
+        seed=3,
+        max_steps=max_steps,
+        **kw,
+    )
+
+
+def test_episode_ends_inside_a_high_level_step():
+    env = make_env()
+    obs = env.reset()
+    episodes = [c._episode for c in env.get_attr("crafter")]
+    assert obs.shape == (2, 64, 64, 3) and obs.dtype == np.uint8
+    seen = []
+    for _ in range(3):  # 7 low-level steps = 3 + 3 + 1: the third high-level step is cut short
+        env.step_async(np.array([0, 4]))
+        obs, rewards, dones, infos = env.step_wait()
+        seen.append([info["low_level_steps"] for info in infos])
+    assert seen == [[3, 3], [3, 3], [1, 1]]
+    assert dones.all()
+    for info in infos:
+        assert info["TimeLimit.truncated"] and info["terminal_observation"].shape == (64, 64, 3)
+        episode = info["episode"]
+        assert episode["l"] == 7 and episode["high_level_steps"] == 3
+        assert episode["codes"] == [info["code"]] * 3
+    assert not np.array_equal(obs[0], infos[0]["terminal_observation"])  # reset exactly once
+    assert env.total_low_level_steps == 14
+    assert all(s == 0 for s in env.get_attr("_steps"))
+    assert [c._episode for c in env.get_attr("crafter")] == [e + 1 for e in episodes]
+
+
+def test_a_finished_env_waits_without_acting():
+    env = make_env(n_envs=2, max_steps=7)
+    env.reset()
+    env.envs[1].spec_ = env.envs[1].spec_.__class__(**{**vars(env.envs[1].spec_), "max_steps": 2})
+    env.step_async(np.array([1, 1]))
+    _, _, dones, infos = env.step_wait()
+    assert dones.tolist() == [False, True]
+    assert [i["low_level_steps"] for i in infos] == [3, 2]
+
+
+def test_seeded_runs_repeat_and_continuous_goals_are_clipped():
+    def rollout(discrete=True):
+        env = make_env(discrete=discrete)
+        env.reset()
+        out = []
+        for k in range(4):
+            action = np.array([k % N_CODES, 2]) if discrete else np.full((2, DIM), 50.0)
+            env.step_async(action)
+            out.append(env.step_wait()[0])
+        return np.stack(out)
+
+    np.testing.assert_array_equal(rollout(), rollout())
+    env = make_env(discrete=False)
+    assert env.action_space.shape == (DIM,)
+    goals, _ = env._goals(np.full((2, DIM), 50.0))
+    assert goals.max() == 10.0
+    with pytest.raises(ValueError, match="outside the codebook"):
+        make_env()._goals(np.array([0, N_CODES]))
+
+
+def test_prior_follows_frames_and_kl_is_booked():
+    env = make_env()
+    env.reset()
+    prior = env.prior_log_probs()
+    np.testing.assert_allclose(np.exp(prior).sum(1), 1.0, rtol=1e-5)
+    log_pi = np.log(np.full((2, N_CODES), 1.0 / N_CODES))
+    kl = env.kl_to_prior(log_pi)
+    np.testing.assert_allclose(kl, kl_divergence(log_pi, prior), rtol=1e-5)
+    assert (kl >= 0).all()
+    np.testing.assert_allclose(env.kl_to_prior(prior), 0.0, atol=1e-6)
+    assert env.episodes[0].kl == pytest.approx(float(kl[0]), rel=1e-5)
+    env.step_async(np.array([0, 1]))
+    env.step_wait()
+    assert not np.allclose(env.prior_log_probs(), prior)
+    with pytest.raises(RuntimeError, match="without a goal prior"):
+        make_env(use_prior=False).kl_to_prior(log_pi)
+
+
+def test_load_pretrained_checks_files_and_sizes(tmp_path):
+    models = tiny_models()
+    save_policy(models.low_level, tmp_path / "ll.model", tmp_path / "ll.weights")
+    save_policy(models.prior, tmp_path / "p.model", tmp_path / "p.weights")
+    models.codebook.save(tmp_path / "cb.npz")
+    Codebook(np.zeros((N_CODES + 1, DIM), np.float32)).save(tmp_path / "cb6.npz")
+    Codebook(np.zeros((N_CODES, DIM + 1), np.float32)).save(tmp_path / "cb7.npz")
+    paths = [tmp_path / "ll.model", tmp_path / "ll.weights"]
+    loaded = load_pretrained(
+        *paths, tmp_path / "cb.npz", tmp_path / "p.model", tmp_path / "p.weights"
+    )
+    assert loaded.prior is not None and not any(p.requires_grad for p in loaded.prior.parameters())
+    with pytest.raises(CodebookError, match="predicts 5 codes .* has 6"):
+        load_pretrained(*paths, tmp_path / "cb6.npz", tmp_path / "p.model", tmp_path / "p.weights")
+    with pytest.raises(CodebookError, match="7 dims .* expects 6"):
+        load_pretrained(*paths, tmp_path / "cb7.npz")
+    with pytest.raises(PretrainedModelError, match="missing.weights"):
+        load_pretrained(paths[0], tmp_path / "missing.weights", tmp_path / "cb.npz")
