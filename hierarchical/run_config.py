@@ -1,0 +1,249 @@
+"""`ppo_highlevel.py`'s flags, their per-world defaults, and the run directory.
+
+Flags keep upstream's names. A flag left unset takes the default of the task's world: for a
+Crafter task every model path points at the shipped models in `downloads/crafter/` and the
+hyper-parameters are the ones measured on Crafter; for a Minecraft task they are upstream's
+(README values where its README and argparse disagree, e.g. `kl_reward` 0.05).
+
+Deviations from upstream, on purpose:
+- `--discrete` and `--goal_prior` default to on (PTGM proper; `--no-discrete` / `--no-goal_prior`
+  give the ablations). Upstream's store_true defaults gave the continuous, prior-free variant.
+- The run directory is `<results_dir>/<name>` with no timestamp, so re-running the same command
+  resumes the run (the house rule for every long stage); `--load <run dir>` resumes any run.
+  Upstream appended a timestamp and `--load` raised NotImplementedError.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import tasks
+from hierarchical.models import SHIPPED_FILES
+
+# Values a resumed run may change; every other key must match the saved config.
+RESUMABLE_CHANGES = (
+    "steps",
+    "env_steps",
+    "max_env_steps",
+    "device",
+    "num_threads",
+    "load",
+    "eval_episodes",
+    "gif_every",
+    "checkpoint_every",
+)
+
+WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "crafter": {
+        **{k: str(v) for k, v in SHIPPED_FILES.items()},
+        "weights": str(SHIPPED_FILES["in_weights"]),  # trunk init: the low level's trunk
+        "cond_scale": 3.0,
+        "low_level_steps": 50,
+        "kl_reward": 0.05,
+        "steps": 4000,
+        "steps_per_iter": 8,
+        "batch_size": 4,
+        "n_epochs": 5,
+        "lr": 1e-4,
+        "gamma": 0.999,
+        "num_envs": 8,
+        "trainable": "heads",
+        "eval_episodes": 200,
+        "gif_every": 50,
+    },
+    "minecraft": {
+        "in_model": "downloads/2x.model",
+        "in_weights": "downloads/steve1/steve1.weights",
+        "weights": "downloads/rl-from-foundation-2x.weights",
+        "prior_model": "downloads/2x.model",
+        "prior_weights": "results/goal_prior/weights/trained_with_script_best.weights",
+        "codebook": "downloads/centers.pkl",
+        "cond_scale": 7.0,
+        "low_level_steps": 100,
+        "kl_reward": 0.05,
+        "steps": 15000,
+        "steps_per_iter": 40,
+        "batch_size": 1,
+        "n_epochs": 5,
+        "lr": 1e-4,
+        "gamma": 0.999,
+        "num_envs": 1,
+        "trainable": "heads",
+        "eval_episodes": 100,
+        "gif_every": 25,
+    },
+}
+
+
+class RunConfigError(ValueError):
+    """Bad flags or a run directory that does not fit them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ppo_highlevel.py",
+        description="Train PTGM's high-level policy with PPO over the codebook of a pre-trained "
+        "goal-conditioned low level. Unset flags take the task world's defaults.",
+    )
+    add = p.add_argument
+    add("--config", default="crafter_cobblestone", help="task name in tasks/task_specs.yaml")
+    add("--name", default=None, help="run name (default: ppo_highlevel_<config>_s<seed>)")
+    add("--results_dir", default="./results")
+    add("--run_dir", default=None, help="exact run directory (overrides results_dir/name)")
+    add("--load", default=None, help="run directory to resume (its config is used)")
+    bool_flag = argparse.BooleanOptionalAction
+    add("--discrete", action=bool_flag, default=True, help="codebook action space (off: goals)")
+    add("--goal_prior", action=bool_flag, default=True, help="KL-to-prior reward")
+    add("--initialize_with_prior", action=bool_flag, default=None)
+    add("--kl_reward", type=float, default=None, help="weight of KL(pi || prior)")
+    add("--low_level_steps", type=int, default=None)
+    add("--cond_scale", type=float, default=None, help="classifier-free guidance scale")
+    add("--steps", type=int, default=None, help="total high-level steps")
+    add("--steps_per_iter", type=int, default=None, help="high-level steps per env per rollout")
+    add("--batch_size", type=int, default=None, help="env sequences per minibatch")
+    add("--n_epochs", type=int, default=None)
+    add("--lr", type=float, default=None)
+    add("--gamma", type=float, default=None)
+    add("--in_model", default=None, help="low-level .model")
+    add("--in_weights", default=None, help="low-level .weights")
+    add("--weights", default=None, help="trunk init of the high-level policy (VPT weights)")
+    add("--prior_model", default=None, help="goal-prior .model")
+    add("--prior_weights", default=None, help="goal-prior .weights")
+    add("--codebook", default=None, help="codebook .npz (or upstream centers.pkl)")
+    add("--trainable", default=None, help="'heads' (upstream), 'all', or comma-separated prefixes")
+    add("--num_envs", type=int, default=None)
+    add("--eval_episodes", type=int, default=None, help="final evaluation episodes (0: none)")
+    add("--gif_every", type=int, default=None, help="PPO iterations between GIFs (0: none)")
+    add("--seed", type=int, default=0)
+    add("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, ...")
+    add("--num_threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    return p
+
+
+def resolve(args: argparse.Namespace) -> dict[str, Any]:
+    """The full run config: explicit flags, then the world's defaults."""
+    spec = tasks.get_task_spec(args.config)
+    world = "crafter" if spec.sim == "crafter" else "minecraft"
+    config = {k: v for k, v in vars(args).items()}
+    for key, value in WORLD_DEFAULTS[world].items():
+        if config.get(key) is None:
+            config[key] = value
+    if config["initialize_with_prior"] is None:
+        config["initialize_with_prior"] = False
+    config["world"] = world
+    if config["name"] is None:
+        config["name"] = f"ppo_highlevel_{args.config}_s{args.seed}"
+    if not config["goal_prior"]:
+        config["kl_reward"] = 0.0
+    if config["initialize_with_prior"] and not config["discrete"]:
+        raise RunConfigError("--initialize_with_prior needs --discrete (the prior's head is N-way)")
+    for key in ("steps", "steps_per_iter", "batch_size", "n_epochs", "num_envs", "low_level_steps"):
+        if int(config[key]) < 1:
+            raise RunConfigError(f"--{key} must be >= 1, got {config[key]}")
+    if config["batch_size"] > config["num_envs"]:
+        raise RunConfigError(
+            f"--batch_size counts env sequences per minibatch and cannot exceed --num_envs "
+            f"({config['batch_size']} > {config['num_envs']})"
+        )
+    return config
+
+
+def run_dir_of(config: dict[str, Any]) -> Path:
+    if config.get("load"):
+        return Path(config["load"])
+    if config.get("run_dir"):
+        return Path(config["run_dir"])
+    return Path(config["results_dir"]) / config["name"]
+
+
+def prepare_run_dir(config: dict[str, Any], explicit: set[str]) -> tuple[Path, dict[str, Any]]:
+    """Create the run directory, or check a resumed one against the flags given.
+
+    :param explicit: flags the user set on the command line; on resume they must agree with the
+        saved config except for `RESUMABLE_CHANGES`.
+    :returns: the run directory and the config to use (the saved one, updated, on resume).
+    """
+    run_dir = run_dir_of(config)
+    saved_path = run_dir / "config.yaml"
+    if saved_path.exists():
+        saved = yaml.safe_load(saved_path.read_text())
+        differ = sorted(
+            k
+            for k in explicit
+            if k not in RESUMABLE_CHANGES and k in saved and saved[k] != config[k]
+        )
+        if not config.get("load"):
+            differ += sorted(
+                k
+                for k, v in saved.items()
+                if k not in RESUMABLE_CHANGES and k in config and config[k] != v and k not in differ
+            )
+        if differ:
+            changes = ", ".join(f"{k}: {saved[k]!r} -> {config[k]!r}" for k in differ)
+            raise RunConfigError(
+                f"{run_dir} holds a run with other settings ({changes}); resume it unchanged, "
+                "or give a new --name to start another run"
+            )
+        for key in RESUMABLE_CHANGES:
+            if key in explicit or key == "load":
+                saved[key] = config[key]
+        config = saved
+    elif config.get("load"):
+        raise RunConfigError(f"--load {run_dir}: no config.yaml there; is it a run directory?")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(saved_path, yaml.safe_dump(config, sort_keys=True))
+    meta_path = run_dir / "meta.json"
+    if not meta_path.exists():
+        write_text_atomic(meta_path, json.dumps(run_meta(), indent=1))
+    return run_dir, config
+
+
+def explicit_flags(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The destinations of the flags present in `argv`."""
+    present = set()
+    for action in parser._actions:
+        if any(
+            arg == opt or arg.startswith(opt + "=") for opt in action.option_strings for arg in argv
+        ):
+            present.add(action.dest)
+    return present
+
+
+def run_meta() -> dict[str, Any]:
+    """Where and with what a run was started (written once, at its creation)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    import stable_baselines3
+    import torch
+
+    return {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": " ".join(sys.argv),
+        "git_commit": commit or None,
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "cuda": torch.cuda.is_available(),
+    }
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)

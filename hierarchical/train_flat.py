@@ -1,0 +1,131 @@
+"""Train the flat PPO baseline (RL from scratch on low-level actions) on a Crafter task.
+
+    python -m hierarchical.train_flat --config crafter_cobblestone --env_steps 300000 --seed 0
+
+Same run directory as `ppo_highlevel.py` (config.yaml, meta.json, stats.csv, tb/, checkpoints/,
+eval.json); re-running the command resumes from the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from hierarchical.evaluate import EVAL_SEED, evaluate_actor
+from hierarchical.flat_ppo import FlatActor, FlatConfig, make_flat_env, make_flat_ppo
+from hierarchical.run_config import explicit_flags, prepare_run_dir, write_text_atomic
+from hierarchical.run_logging import StatsCallback, read_stats
+from steve1.training.loop import resolve_device
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="crafter_cobblestone", help="Crafter task name")
+    p.add_argument("--name", default=None, help="run name (default: flat_ppo_<config>_s<seed>)")
+    p.add_argument("--results_dir", default="./results")
+    p.add_argument("--run_dir", default=None)
+    p.add_argument("--load", default=None, help="run directory to resume")
+    p.add_argument("--env_steps", type=int, default=300_000, help="total environment steps")
+    p.add_argument("--checkpoint_every", type=int, default=10, help="PPO iterations")
+    p.add_argument("--eval_episodes", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--num_threads", type=int, default=0)
+    for field in dataclasses.fields(FlatConfig):
+        p.add_argument(f"--{field.name}", type=type(field.default), default=field.default)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    config = vars(args) | {"method": "flat_ppo"}
+    config["name"] = config["name"] or f"flat_ppo_{args.config}_s{args.seed}"
+    run_dir, config = prepare_run_dir(config, explicit_flags(parser, argv))
+    cfg = FlatConfig(**{f.name: config[f.name] for f in dataclasses.fields(FlatConfig)})
+    device = str(resolve_device(config["device"]))
+    env = make_flat_env(config["config"], cfg.n_envs, config["seed"])
+    ckpt_dir = run_dir / "checkpoints"
+    latest = sorted(ckpt_dir.glob("timestep_*.zip"), key=lambda p: int(p.stem.split("_")[1]))
+    stats_path = run_dir / "stats.csv"
+    if latest:
+        from stable_baselines3 import PPO
+
+        model = PPO.load(latest[-1], env=env, device=device)
+        rows = [r for r in read_stats(stats_path) if r["env_steps"] <= model.num_timesteps]
+        print(f"resuming {run_dir} at {model.num_timesteps} env steps", flush=True)
+    else:
+        model = make_flat_ppo(env, cfg, config["seed"], device, None)
+        rows = []
+    model.tensorboard_log = str(run_dir / "tb")
+    stats = StatsCallback(stats_path, lambda: model.num_timesteps, rows, on_row=_print_row)
+    checkpoints = _Checkpointer(ckpt_dir, config["checkpoint_every"])
+    remaining = config["env_steps"] - model.num_timesteps
+    if remaining > 0:
+        model.learn(
+            remaining, callback=[stats, checkpoints.callback], reset_num_timesteps=not latest
+        )
+        checkpoints.save(model)
+    if config["eval_episodes"] and not _evaluated(run_dir, model.num_timesteps):
+        eval_env = make_flat_env(config["config"], cfg.n_envs, EVAL_SEED)
+        result = evaluate_actor(FlatActor(model), eval_env, config["eval_episodes"])
+        print(f"[eval] {result}", flush=True)
+        report = result.as_dict() | {"env_steps": model.num_timesteps, "eval_seed": EVAL_SEED}
+        write_text_atomic(run_dir / "eval.json", json.dumps(report, indent=1))
+
+
+def _evaluated(run_dir: Path, env_steps: int) -> bool:
+    path = run_dir / "eval.json"
+    return path.exists() and json.loads(path.read_text()).get("env_steps") == env_steps
+
+
+def _print_row(row: dict) -> None:
+    print(
+        f"[iter {row['iteration']}] env steps {row['env_steps']}: success {row['success']:.2f} "
+        f"over {row['episodes']} episodes",
+        flush=True,
+    )
+
+
+class _Checkpointer:
+    """Saves `checkpoints/timestep_<n>.zip` every `every` rollouts (atomically) and keeps two."""
+
+    def __init__(self, directory: Path, every: int) -> None:
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        outer = self
+
+        class _Callback(BaseCallback):
+            def _on_step(self) -> bool:
+                return True
+
+            def _on_rollout_end(self) -> None:
+                outer.count += 1
+                if outer.count % outer.every == 0:
+                    outer.save(self.model)
+
+        self.directory, self.every, self.count = Path(directory), max(1, every), 0
+        self.callback = _Callback()
+
+    def save(self, model) -> None:  # noqa: ANN001 (an SB3 algorithm)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"timestep_{model.num_timesteps}.zip"
+        tmp = self.directory / f".tmp-{path.name}"
+        model.save(tmp)
+        tmp.replace(path)
+        for old in sorted(
+            self.directory.glob("timestep_*.zip"), key=lambda p: int(p.stem.split("_")[1])
+        )[:-2]:
+            old.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""The flat PPO baseline: trains, logs, checkpoints, resumes on re-run, evaluates once."""
+
+import json
+
+import pytest
+
+from hierarchical.run_config import RunConfigError
+from hierarchical.run_logging import read_stats
+from hierarchical.train_flat import main
+
+
+def test_flat_ppo_runs_resumes_and_evaluates(tmp_path):
+    run = tmp_path / "run"
+    args = ["--config", "crafter_log", "--run_dir", str(run), "--n_envs", "2", "--n_steps", "32"]
+    args += ["--batch_size", "32", "--n_epochs", "1", "--preset", "tiny", "--eval_episodes", "2"]
+    args += ["--checkpoint_every", "1", "--num_threads", "1"]
+    main(args + ["--env_steps", "64"])
+    assert [r["env_steps"] for r in read_stats(run / "stats.csv")] == [64]
+    assert json.loads((run / "eval.json").read_text())["env_steps"] == 64
+    main(args + ["--env_steps", "128"])  # a longer budget resumes the same run
+    assert [r["env_steps"] for r in read_stats(run / "stats.csv")] == [64, 128]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "timestep_128.zip",
+        "timestep_64.zip",
+    ]
+    assert json.loads((run / "eval.json").read_text())["episodes"] == 2
+    with pytest.raises(RunConfigError, match="lr"):
+        main(args + ["--env_steps", "128", "--lr", "0.1"])
