@@ -69,23 +69,27 @@ def method_band(run_dirs: Sequence[Path], grid: np.ndarray, window: int) -> np.n
 
 def plot_panels(
     panels: Mapping[str, Mapping[str, np.ndarray]],
-    grid: np.ndarray,
+    grid: np.ndarray | Mapping[str, np.ndarray],
     path: Path,
     ncols: int = 3,
 ) -> Path:
-    """One panel per task; per method a mean line and a ±s.e. band over its runs."""
+    """One panel per task; per method a mean line and a ±s.e. band over its runs.
+
+    :param grid: the env steps of the curves' columns, or one grid per task.
+    """
     n = len(panels)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
     for ax, (task, methods) in zip(axes.flat, panels.items(), strict=False):
+        x = grid[task] if isinstance(grid, Mapping) else grid
         for method, curves in methods.items():
             with np.errstate(invalid="ignore"):
                 mean = np.nanmean(curves, axis=0)
                 count = np.sum(~np.isnan(curves), axis=0)
                 se = np.nanstd(curves, axis=0) / np.sqrt(np.maximum(count, 1))
-            (line,) = ax.plot(grid, mean, label=f"{method} ({len(curves)})")
-            ax.fill_between(grid, mean - se, mean + se, color=line.get_color(), alpha=0.2)
+            (line,) = ax.plot(x, mean, label=f"{method} ({len(curves)})")
+            ax.fill_between(x, mean - se, mean + se, color=line.get_color(), alpha=0.2)
         ax.set_title(task)
         ax.set_xlabel("environment steps")
         ax.set_ylabel("success rate")

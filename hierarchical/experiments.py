@@ -1,0 +1,216 @@
+"""Run every method on the Crafter tasks over several seeds, then plot and tabulate the results.
+
+    python -m hierarchical.experiments run --tasks all --seeds 0 1 2 --jobs 2
+    python -m hierarchical.experiments plot
+
+Each (task, method, seed) is one run directory `<out>/<task>/<method>/seed<k>/` made by the
+method's own script (`ppo_highlevel.py`, `hierarchical.train_flat`, `hierarchical.code_baselines`)
+with the same environment-step budget. `run` skips runs whose `eval.json` is complete and resumes
+the others (each script resumes when re-run), `--jobs` at a time, one torch thread each; a
+failed run is reported with its log path and does not stop the others. `plot` draws success rate
+against environment steps (one panel per task, a band per method) to `curves.png` and
+`curves.csv`, and writes `results.md`: final evaluation success per method and task, and the
+environment steps each method needs to reach 50% and 80% success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hierarchical.curves import method_band, plot_panels, smoothed_success, steps_to_reach
+from hierarchical.run_logging import read_stats
+
+TASKS = ("crafter_log", "crafter_water", "crafter_cobblestone", "crafter_iron", "crafter_spider")
+# Environment-step budget per task (every method gets the same).
+BUDGETS = {
+    "crafter_log": 100_000,
+    "crafter_water": 100_000,
+    "crafter_cobblestone": 200_000,
+    "crafter_iron": 400_000,
+    "crafter_spider": 100_000,
+}
+# method -> how to run it (argv after the interpreter); "{...}" fields are filled per run.
+METHODS: dict[str, list[str]] = {
+    "ptgm": ["ppo_highlevel.py"],
+    "ptgm_no_prior": ["ppo_highlevel.py", "--no-goal_prior"],
+    "ptgm_continuous": ["ppo_highlevel.py", "--no-discrete", "--no-goal_prior"],
+    "flat_ppo": ["-m", "hierarchical.train_flat"],
+    "fixed_code": ["-m", "hierarchical.code_baselines", "--method", "fixed_code"],
+    "random_codes": ["-m", "hierarchical.code_baselines", "--method", "random_codes"],
+}
+NO_TRAINING = ("fixed_code", "random_codes")
+
+
+@dataclass(frozen=True)
+class Run:
+    task: str
+    method: str
+    seed: int
+    out: Path
+    budget: int
+
+    @property
+    def dir(self) -> Path:
+        return self.out / self.task / self.method / f"seed{self.seed}"
+
+    def argv(self) -> list[str]:
+        args = [sys.executable, *METHODS[self.method], "--config", self.task]
+        args += ["--run_dir", str(self.dir), "--seed", str(self.seed), "--num_threads", "1"]
+        if self.method.startswith("ptgm"):
+            args += ["--max_env_steps", str(self.budget)]
+        elif self.method == "flat_ppo":
+            args += ["--env_steps", str(self.budget)]
+        return args
+
+    def finished(self) -> bool:
+        path = self.dir / "eval.json"
+        if not path.exists():
+            return False
+        steps = json.loads(path.read_text()).get("env_steps", 0)
+        return self.method in NO_TRAINING or steps >= self.budget
+
+
+def run_all(runs: list[Run], jobs: int) -> list[Run]:
+    """Run the unfinished runs, `jobs` at a time; returns the ones that failed."""
+    todo = [r for r in runs if not r.finished()]
+    print(f"{len(runs) - len(todo)} of {len(runs)} runs already finished", flush=True)
+    running: list[tuple[Run, subprocess.Popen]] = []
+    failed: list[Run] = []
+    while todo or running:
+        while todo and len(running) < jobs:
+            run = todo.pop(0)
+            run.dir.mkdir(parents=True, exist_ok=True)
+            log = open(run.dir / "log.txt", "a")  # noqa: SIM115 (closed with the process)
+            print(f"start {run.task} {run.method} seed {run.seed}", flush=True)
+            running.append((run, subprocess.Popen(run.argv(), stdout=log, stderr=log)))
+        time.sleep(2)
+        for item in list(running):
+            run, proc = item
+            if proc.poll() is None:
+                continue
+            running.remove(item)
+            ok = proc.returncode == 0 and run.finished()
+            print(
+                f"{'done' if ok else 'FAILED'} {run.task} {run.method} seed {run.seed}", flush=True
+            )
+            if not ok:
+                failed.append(run)
+                print(f"  see {run.dir / 'log.txt'}", flush=True)
+    return failed
+
+
+def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50) -> Path:
+    """curves.png, curves.csv and results.md from the run directories under `out`."""
+    panels: dict[str, dict[str, np.ndarray]] = {}
+    lines = [
+        "| task | method | runs | final success (eval, mean ± s.d.) | steps to 50% | steps to 80% |"
+    ]
+    lines.append("|---|---|---|---|---|---|")
+    csv_rows = []
+    for task in tasks:
+        grid = np.linspace(0, BUDGETS[task], points + 1)[1:]
+        panels[task] = {}
+        for method in methods:
+            runs = sorted((out / task / method).glob("seed*"))
+            evals = [
+                json.loads((r / "eval.json").read_text())
+                for r in runs
+                if (r / "eval.json").exists()
+            ]
+            finals = [e["success_rate"] for e in evals]
+            trained = [r for r in runs if (r / "stats.csv").exists()]
+            reach = {0.5: [], 0.8: []}
+            if method in NO_TRAINING and finals:
+                panels[task][method] = np.tile(np.array(finals)[:, None], (1, len(grid)))
+            elif trained:
+                panels[task][method] = method_band(trained, grid, window=100)
+                for run in trained:
+                    steps, rates = smoothed_success(read_stats(run / "stats.csv"), 100)
+                    for level in reach:
+                        reach[level].append(steps_to_reach(steps, rates, level))
+            if not runs:
+                continue
+            final = f"{np.mean(finals):.2f} ± {np.std(finals):.2f}" if finals else "-"
+            lines.append(
+                f"| {task} | {method} | {len(runs)} | {final} | {_reach(reach[0.5], method)} | "
+                f"{_reach(reach[0.8], method)} |"
+            )
+            if method in panels[task]:
+                curves = panels[task][method]
+                with np.errstate(invalid="ignore"):
+                    mean = np.nanmean(curves, axis=0)
+                for x, y in zip(grid, mean, strict=True):
+                    csv_rows.append(
+                        {"task": task, "method": method, "env_steps": int(x), "success": y}
+                    )
+    _plot(panels, tasks, points, out / "curves.png")
+    with open(out / "curves.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["task", "method", "env_steps", "success"])
+        writer.writeheader()
+        writer.writerows(csv_rows)
+    note = (
+        "\nFinal success: evaluation of the final policy on held-out seeds (eval.json). Steps to "
+        "50% / 80%: first environment step at which the success rate over the last 100 training "
+        "episodes reaches the level, median over seeds that reach it (k/n: how many do).\n"
+    )
+    (out / "results.md").write_text("\n".join(lines) + "\n" + note)
+    return out / "results.md"
+
+
+def _plot(
+    panels: dict[str, dict[str, np.ndarray]], tasks: list[str], points: int, path: Path
+) -> None:
+    filled = {t: panels[t] for t in tasks if panels.get(t)}
+    if not filled:
+        return
+    grids = {t: np.linspace(0, BUDGETS[t], points + 1)[1:] for t in filled}
+    plot_panels(filled, grids, path)
+
+
+def _reach(values: list[float], method: str) -> str:
+    if method in NO_TRAINING or not values:
+        return "-"
+    hit = [v for v in values if not np.isnan(v)]
+    if not hit:
+        return f"never (0/{len(values)})"
+    return f"{np.median(hit):,.0f} ({len(hit)}/{len(values)})"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("command", choices=("run", "plot"))
+    p.add_argument("--tasks", nargs="+", default=["all"])
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--out", type=Path, default=Path("results/experiments"))
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--budget_scale", type=float, default=1.0, help="multiply every budget")
+    args = p.parse_args(argv)
+    tasks = list(TASKS) if args.tasks == ["all"] else args.tasks
+    unknown = [t for t in tasks if t not in BUDGETS]
+    if unknown:
+        raise SystemExit(f"unknown task(s) {unknown}; choose from {list(TASKS)} or 'all'")
+    if args.command == "run":
+        runs = [
+            Run(t, m, s, args.out, int(BUDGETS[t] * args.budget_scale))
+            for t in tasks
+            for m in args.methods
+            for s in (args.seeds if m != "fixed_code" else args.seeds[:1])
+        ]
+        failed = run_all(runs, args.jobs)
+        if failed:
+            raise SystemExit(f"{len(failed)} run(s) failed")
+    print(summarize(args.out, tasks, args.methods).read_text())
+
+
+if __name__ == "__main__":
+    main()
