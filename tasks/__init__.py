@@ -31,13 +31,23 @@ __all__ = [
 ]
 
 
-def make(name: str, render_mode: str | None = None, **overrides: Any) -> gymnasium.Env:
-    """Build the env of task `name`; `overrides` replace spec fields (e.g. `max_steps=50`)."""
+def make(
+    name: str, render_mode: str | None = None, clip_model: Any = None, **overrides: Any
+) -> gymnasium.Env:
+    """Build the env of task `name`; `overrides` replace spec fields (e.g. `max_steps=50`).
+
+    :param clip_model: MineDojo tasks only: the model of the MineCLIP shaping reward
+        (`tasks.minedojo.ClipRewardModel`).
+    """
     spec = get_task_spec(name, **overrides)
     if isinstance(spec, CrafterTaskSpec):
+        if clip_model is not None:
+            raise TypeError(
+                f"clip_model applies to MineDojo tasks only; {name!r} is a Crafter task"
+            )
         from tasks.crafter.env import CrafterTaskEnv
 
         return CrafterTaskEnv(spec, render_mode=render_mode)
     from tasks.minedojo import make_minedojo_env
 
-    return make_minedojo_env(spec)
+    return make_minedojo_env(spec, clip_model=clip_model, render_mode=render_mode)
