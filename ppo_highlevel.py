@@ -1,22 +1,28 @@
-"""High-level PPO over the codebook: the downstream stage of PTGM (not implemented yet).
+"""Train PTGM's high-level policy with PPO over the codebook (stage 6 of the pipeline).
 
-This entry point keeps upstream's name and place. The high-level environment, policy and PPO arrive
-with the high-level RL issue; until then it stops with a clear message instead of pretending to run.
+    python ppo_highlevel.py --config crafter_cobblestone
+
+For a Crafter task every model path defaults to the shipped models in `downloads/crafter/`; see
+`python ppo_highlevel.py --help` and `hierarchical/run_config.py` for the flags (upstream's names)
+and their defaults. Re-running the same command resumes the run; `--load <run dir>` resumes any.
 """
 
 from __future__ import annotations
 
 import sys
 
+from hierarchical.ppo_run import train_high_level
+from hierarchical.run_config import build_parser, explicit_flags, prepare_run_dir, resolve
+
 
 def main(argv: list[str] | None = None) -> int:
-    print(
-        "ppo_highlevel.py: high-level RL is not implemented yet in this version of the project. "
-        "Available now: play-data generation (python -m steve1.data.generation.generate_crafter_play) "
-        "and the Crafter task environments (tasks.make). See README.md.",
-        file=sys.stderr,
-    )
-    return 1
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    config = resolve(parser.parse_args(argv))
+    run_dir, config = prepare_run_dir(config, explicit_flags(parser, argv))
+    print(f"run directory: {run_dir}", flush=True)
+    train_high_level(config, run_dir)
+    return 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ high-level step, for every env at once:
 The KL reward is not computed here but from the high-level policy's distribution, which only the
 learner has: `kl_to_prior(log_pi)` returns KL(π ‖ prior) for all envs at once (π at s_t, the prior
 after the same frame s_t) and books it to the episode statistics. The observation is the current
-frame, uint8 (H, W, 3). `info["episode"]` at an episode end holds the task reward `r`, low-level
+frame, uint8 (H, W, 3). `info["kl"]` is the step's KL (when booked); `info["episode"]` at an episode end holds the task reward `r`, low-level
 steps `l`, time `t`, `success`, the summed `kl`, the high-level steps and the codes used.
 """
 
@@ -99,6 +99,7 @@ class HighLevelVecEnv(VecEnv):
         self._seeded = False
         self._actions: np.ndarray | None = None
         self.recording: list[tuple[np.ndarray, str]] | None = None
+        self._step_kl: np.ndarray | None = None  # KL booked for the step being taken
 
     # ------------------------------------------------------------------ VecEnv API
     def reset(self) -> np.ndarray:
@@ -181,6 +182,7 @@ class HighLevelVecEnv(VecEnv):
         kl = kl_divergence(np.asarray(log_pi, np.float64), self.prior.log_probs.astype(np.float64))
         for stats, value in zip(self.episodes, kl, strict=True):
             stats.kl += float(value)
+        self._step_kl = kl
         return kl.astype(np.float32)
 
     def prior_log_probs(self) -> np.ndarray:
@@ -235,6 +237,8 @@ class HighLevelVecEnv(VecEnv):
                 "task_reward": float(rewards[i]),
                 "code": codes[i],
             }
+            if self._step_kl is not None:
+                info["kl"] = float(self._step_kl[i])
             if dones[i]:
                 info["terminal_observation"] = self.frames[i].copy()
                 info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
@@ -242,6 +246,7 @@ class HighLevelVecEnv(VecEnv):
                 self.frames[i] = self.envs[i].reset()[0]["pov"]
                 self.episodes[i] = EpisodeStats()
             infos.append(info)
+        self._step_kl = None
         done_ids = np.flatnonzero(dones)
         if len(done_ids):
             self.agent.reset(done_ids)

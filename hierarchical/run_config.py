@@ -53,7 +53,7 @@ WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
         "kl_reward": 0.05,
         "steps": 4000,
         "steps_per_iter": 8,
-        "batch_size": 4,
+        "batch_size": 32,
         "n_epochs": 5,
         "lr": 1e-4,
         "gamma": 0.999,
@@ -74,7 +74,7 @@ WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
         "kl_reward": 0.05,
         "steps": 15000,
         "steps_per_iter": 40,
-        "batch_size": 1,
+        "batch_size": 40,
         "n_epochs": 5,
         "lr": 1e-4,
         "gamma": 0.999,
@@ -111,7 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--cond_scale", type=float, default=None, help="classifier-free guidance scale")
     add("--steps", type=int, default=None, help="total high-level steps")
     add("--steps_per_iter", type=int, default=None, help="high-level steps per env per rollout")
-    add("--batch_size", type=int, default=None, help="env sequences per minibatch")
+    add(
+        "--batch_size",
+        type=int,
+        default=None,
+        help="high-level steps per minibatch: a multiple of --steps_per_iter (whole env sequences)",
+    )
     add("--n_epochs", type=int, default=None)
     add("--lr", type=float, default=None)
     add("--gamma", type=float, default=None)
@@ -123,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--codebook", default=None, help="codebook .npz (or upstream centers.pkl)")
     add("--trainable", default=None, help="'heads' (upstream), 'all', or comma-separated prefixes")
     add("--num_envs", type=int, default=None)
+    add("--max_env_steps", type=int, default=0, help="stop at this many env steps (0: no limit)")
+    add("--checkpoint_every", type=int, default=10, help="PPO iterations between checkpoints")
     add("--eval_episodes", type=int, default=None, help="final evaluation episodes (0: none)")
     add("--gif_every", type=int, default=None, help="PPO iterations between GIFs (0: none)")
     add("--seed", type=int, default=0)
@@ -151,10 +158,12 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("steps", "steps_per_iter", "batch_size", "n_epochs", "num_envs", "low_level_steps"):
         if int(config[key]) < 1:
             raise RunConfigError(f"--{key} must be >= 1, got {config[key]}")
-    if config["batch_size"] > config["num_envs"]:
+    per_iter = config["steps_per_iter"] * config["num_envs"]
+    if config["batch_size"] % config["steps_per_iter"] or config["batch_size"] > per_iter:
         raise RunConfigError(
-            f"--batch_size counts env sequences per minibatch and cannot exceed --num_envs "
-            f"({config['batch_size']} > {config['num_envs']})"
+            f"--batch_size {config['batch_size']} must be a multiple of --steps_per_iter "
+            f"{config['steps_per_iter']} (minibatches are whole env sequences) and at most "
+            f"steps_per_iter x num_envs = {per_iter}"
         )
     return config
 

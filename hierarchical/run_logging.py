@@ -53,12 +53,16 @@ def write_csv_atomic(path: Path, rows: list[dict[str, Any]], columns: tuple[str,
 
 
 def read_stats(path: Path) -> list[dict[str, Any]]:
-    """The rows of a `stats.csv` (numbers as floats), e.g. to resume or plot a run."""
+    """The rows of a `stats.csv` (counts as ints, rates as floats), to resume or plot a run."""
     with open(path, newline="") as f:
-        return [
-            {k: float(v) if v not in ("", "nan") else float("nan") for k, v in row.items()}
-            for row in csv.DictReader(f)
-        ]
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str) -> float | int:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text) if text else float("nan")
 
 
 class StatsCallback(BaseCallback):
@@ -87,6 +91,7 @@ class StatsCallback(BaseCallback):
     def _reset_rollout(self) -> None:
         self.episodes: list[dict[str, Any]] = []
         self.codes: list[int] = []
+        self.kls: list[float] = []
         self.started = time.time()
 
     def _on_rollout_start(self) -> None:
@@ -96,6 +101,8 @@ class StatsCallback(BaseCallback):
         for info, done in zip(self.locals["infos"], self.locals["dones"], strict=True):
             if "code" in info:
                 self.codes.append(int(info["code"]))
+            if "kl" in info:
+                self.kls.append(float(info["kl"]))
             if done and "episode" in info:
                 episode = dict(info["episode"])
                 episode.setdefault("success", bool(info.get("success", False)))
@@ -116,7 +123,7 @@ class StatsCallback(BaseCallback):
             "episodes": len(eps),
             "success": mean("success"),
             "task_reward": mean("r"),
-            "kl": mean("kl"),
+            "kl": float(np.mean(self.kls)) if self.kls else float("nan"),
             "episode_low_level_steps": mean("l"),
             "code_entropy": code_entropy(self.codes),
             "rollout_secs": round(time.time() - self.started, 3),

@@ -1,0 +1,234 @@
+"""One high-level PPO run: build everything from a resolved config, train, resume, evaluate.
+
+`ppo_highlevel.py` parses flags and calls `train_high_level`. The run directory holds
+`config.yaml`, `meta.json`, `stats.csv` (one row per PPO iteration), `tb/` (TensorBoard),
+`checkpoints/timestep_<n>.pt` (atomic; the latest two kept), `gifs/iter_<k>.gif` (env 0 with the
+code it follows), and at the end `eval.json` (held-out seeds) and `curve.png`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import configure
+
+from hierarchical.curves import plot_panels, smoothed_success
+from hierarchical.evaluate import EVAL_SEED, evaluate_actor
+from hierarchical.gifs import write_gif
+from hierarchical.highlevel_env import HighLevelVecEnv
+from hierarchical.models import PretrainedModels, load_pretrained, require_file
+from hierarchical.run_config import write_text_atomic
+from hierarchical.run_logging import StatsCallback, read_stats
+from sb3_vpt.checkpoint import load_checkpoint, save_checkpoint
+from sb3_vpt.policy import VPTActorCriticPolicy
+from sb3_vpt.ppo import VPTPPO
+from sb3_vpt.trainable import DEFAULT_TRAINABLE
+from steve1.training.loop import resolve_device
+from VPT.checkpoint import load_model_file
+
+KEEP_CHECKPOINTS = 2
+
+
+class PolicyActor:
+    """A trained high-level policy as an `evaluate.Actor` (codes sampled, as in training)."""
+
+    def __init__(self, policy: VPTActorCriticPolicy, deterministic: bool = False) -> None:
+        self.policy, self.deterministic = policy, deterministic
+        self.state = None
+
+    def reset(self, n_envs: int) -> None:
+        self.state = None
+
+    def act(self, frames: np.ndarray, first: np.ndarray) -> np.ndarray:
+        actions, self.state = self.policy.predict(frames, self.state, first, self.deterministic)
+        return actions
+
+
+def trainable_of(config: dict[str, Any]) -> Any:
+    value = str(config["trainable"])
+    if value == "heads":
+        return DEFAULT_TRAINABLE
+    if value == "all":
+        return "all"
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+def load_models(config: dict[str, Any], device: torch.device) -> PretrainedModels:
+    use_prior = bool(config["goal_prior"])
+    return load_pretrained(
+        Path(config["in_model"]),
+        Path(config["in_weights"]),
+        Path(config["codebook"]),
+        Path(config["prior_model"]) if use_prior else None,
+        Path(config["prior_weights"]) if use_prior else None,
+        device=device,
+    )
+
+
+def make_env(
+    config: dict[str, Any], models: PretrainedModels, seed: int, prior: bool
+) -> HighLevelVecEnv:
+    return HighLevelVecEnv(
+        config["config"],
+        int(config["num_envs"]),
+        models,
+        int(config["low_level_steps"]),
+        float(config["cond_scale"]),
+        discrete=bool(config["discrete"]),
+        use_prior=prior,
+        seed=seed,
+    )
+
+
+def build_model(
+    config: dict[str, Any], env: HighLevelVecEnv, run_dir: Path, device: torch.device
+) -> VPTPPO:
+    """VPTPPO with the high-level policy: the prior's architecture, initialised per the flags."""
+    net_kwargs = load_model_file(
+        require_file(Path(config["prior_model"]), "goal-prior .model")
+    ).policy_kwargs
+    policy_kwargs: dict[str, Any] = {"vpt_kwargs": net_kwargs, "trainable": trainable_of(config)}
+    if config["initialize_with_prior"]:
+        policy_kwargs["prior_weights"] = str(
+            require_file(Path(config["prior_weights"]), "goal-prior .weights")
+        )
+    elif config.get("weights"):
+        policy_kwargs["vpt_weights"] = str(require_file(Path(config["weights"]), "trunk .weights"))
+    shaper = None
+    if config["goal_prior"] and float(config["kl_reward"]):
+        kl_reward = float(config["kl_reward"])
+        shaper = lambda dist, _env: -kl_reward * env.kl_to_prior(dist)  # noqa: E731
+    steps = int(config["steps_per_iter"])
+    model = VPTPPO(
+        VPTActorCriticPolicy,
+        env,
+        learning_rate=float(config["lr"]),
+        n_steps=steps,
+        batch_size=int(config["batch_size"]),
+        n_epochs=int(config["n_epochs"]),
+        gamma=float(config["gamma"]),
+        reward_shaper=shaper,
+        policy_kwargs=policy_kwargs,
+        seed=int(config["seed"]),
+        device=device,
+    )
+    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
+    return model
+
+
+class RunCallback(BaseCallback):
+    """Checkpoints, GIFs, progress lines and the env-step budget of a run."""
+
+    def __init__(
+        self, run_dir: Path, env: HighLevelVecEnv, config: dict[str, Any], stats: StatsCallback
+    ) -> None:
+        super().__init__()
+        self.run_dir, self.env, self.config, self.stats = run_dir, env, config, stats
+        self.budget = int(config.get("max_env_steps") or 0)
+        self.gif_every = int(config.get("gif_every") or 0)
+        self.checkpoint_every = int(config.get("checkpoint_every") or 10)
+        self.stop = False
+
+    def _iteration(self) -> int:
+        return len(self.stats.rows)
+
+    def _on_rollout_start(self) -> None:
+        # The budget is checked between rollouts, so every rollout is trained on; SB3 can only
+        # stop from a step, so the first step of the next rollout stops the run.
+        self.stop = bool(self.budget and self.env.total_low_level_steps >= self.budget)
+        if self.gif_every and self._iteration() % self.gif_every == 0 and not self.stop:
+            self.env.start_recording()
+
+    def _on_step(self) -> bool:
+        return not self.stop
+
+    def _on_rollout_end(self) -> None:
+        frames = self.env.stop_recording()
+        k = self._iteration()
+        if frames:
+            write_gif(frames, self.run_dir / "gifs" / f"iter_{k}.gif")
+        row = self.stats.rows[-1] if self.stats.rows else None
+        if row is not None:
+            print(
+                f"[iter {k}] env steps {row['env_steps']:,}: success {row['success']:.2f} over "
+                f"{row['episodes']} episodes, KL {row['kl']:.3f}, code entropy "
+                f"{row['code_entropy']:.2f}",
+                flush=True,
+            )
+        if k % self.checkpoint_every == 0:
+            save_run_checkpoint(self.model, self.run_dir, self.env)
+
+
+def save_run_checkpoint(model: VPTPPO, run_dir: Path, env: HighLevelVecEnv) -> Path:
+    directory = run_dir / "checkpoints"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"timestep_{model.num_timesteps}.pt"
+    save_checkpoint(model, path, {"total_low_level_steps": int(env.total_low_level_steps)})
+    for old in list_checkpoints(run_dir)[:-KEEP_CHECKPOINTS]:
+        old.unlink()
+    return path
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    paths = (run_dir / "checkpoints").glob("timestep_*.pt")
+    return sorted(paths, key=lambda p: int(p.stem.split("_")[1]))
+
+
+def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """Train (or resume) the run in `run_dir`, then evaluate it; returns the evaluation."""
+    if config.get("num_threads"):
+        torch.set_num_threads(int(config["num_threads"]))
+    device = resolve_device(str(config["device"]))
+    models = load_models(config, device)
+    env = make_env(config, models, int(config["seed"]), prior=bool(config["goal_prior"]))
+    model = build_model(config, env, run_dir, device)
+    stats_path = run_dir / "stats.csv"
+    rows: list[dict[str, Any]] = []
+    checkpoints = list_checkpoints(run_dir)
+    if checkpoints:
+        extra = load_checkpoint(model, checkpoints[-1])
+        env.total_low_level_steps = int(extra["total_low_level_steps"])
+        rows = [r for r in read_stats(stats_path) if r["high_level_steps"] <= model.num_timesteps]
+        print(
+            f"resuming {run_dir} from {checkpoints[-1].name} ({env.total_low_level_steps:,} env steps)",
+            flush=True,
+        )
+    stats = StatsCallback(stats_path, lambda: env.total_low_level_steps, rows)
+    callback = RunCallback(run_dir, env, config, stats)
+    total = int(config["steps"])
+    budget = int(config.get("max_env_steps") or 0)
+    if model.num_timesteps < total and not (budget and env.total_low_level_steps >= budget):
+        # SB3 adds num_timesteps to the total when reset_num_timesteps is False.
+        model.learn(
+            total - model.num_timesteps, callback=[stats, callback], reset_num_timesteps=False
+        )
+        save_run_checkpoint(model, run_dir, env)
+    env.close()
+    return finish(config, run_dir, model, models, env.total_low_level_steps)
+
+
+def finish(
+    config: dict[str, Any], run_dir: Path, model: VPTPPO, models: PretrainedModels, env_steps: int
+) -> dict[str, Any]:
+    """Evaluate on held-out seeds (once per training length) and draw the run's curve."""
+    path = run_dir / "eval.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    episodes = int(config.get("eval_episodes") or 0)
+    if episodes and report.get("env_steps") != env_steps:
+        env = make_env(config, models, EVAL_SEED, prior=False)
+        result = evaluate_actor(PolicyActor(model.policy), env, episodes)
+        env.close()
+        report = result.as_dict() | {"env_steps": env_steps, "eval_seed": EVAL_SEED}
+        write_text_atomic(path, json.dumps(report, indent=1))
+        print(f"[eval] {config['config']}: {result}", flush=True)
+    rows = read_stats(run_dir / "stats.csv") if (run_dir / "stats.csv").exists() else []
+    if rows:
+        steps, rates = smoothed_success(rows)
+        plot_panels({config["config"]: {config["name"]: rates[None]}}, steps, run_dir / "curve.png")
+        print(f"curve: {run_dir / 'curve.png'}", flush=True)
+    return report

@@ -1,0 +1,66 @@
+"""ppo_highlevel.py end to end on tiny models: trains, logs, resumes, refuses changed settings."""
+
+import json
+
+import pytest
+
+from hierarchical.run_config import RunConfigError
+from hierarchical.run_logging import read_stats
+from ppo_highlevel import main
+from tests.test_highlevel_env import tiny_models
+from VPT.checkpoint import save_policy
+
+
+@pytest.fixture(scope="module")
+def model_args(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    models = tiny_models()
+    save_policy(models.low_level, d / "ll.model", d / "ll.weights")
+    save_policy(models.prior, d / "p.model", d / "p.weights")
+    models.codebook.save(d / "cb.npz")
+    return [
+        "--in_model", str(d / "ll.model"), "--in_weights", str(d / "ll.weights"),
+        "--prior_model", str(d / "p.model"), "--prior_weights", str(d / "p.weights"),
+        "--codebook", str(d / "cb.npz"), "--weights", str(d / "ll.weights"),
+    ]  # fmt: skip
+
+
+def small(run_dir, *extra):
+    return ["--config", "crafter_log", "--run_dir", str(run_dir), "--num_envs", "2"]  + [
+        "--steps_per_iter", "4", "--batch_size", "4", "--n_epochs", "1", "--low_level_steps", "10",
+        "--eval_episodes", "2", "--gif_every", "1", "--checkpoint_every", "1", *extra,
+    ]  # fmt: skip
+
+
+def test_train_resume_and_evaluate(tmp_path, model_args):
+    run = tmp_path / "run"
+    main(small(run, "--steps", "8") + model_args)
+    rows = read_stats(run / "stats.csv")
+    assert [r["high_level_steps"] for r in rows] == [8]
+    assert rows[0]["env_steps"] > 0 and rows[0]["kl"] == rows[0]["kl"]  # KL logged (not NaN)
+    assert (run / "gifs" / "iter_1.gif").exists() and (run / "curve.png").exists()
+    report = json.loads((run / "eval.json").read_text())
+    assert report["episodes"] == 2 and report["env_steps"] == rows[0]["env_steps"]
+    main(small(run, "--steps", "16") + model_args)  # same command, longer: resumes
+    rows = read_stats(run / "stats.csv")
+    assert [r["high_level_steps"] for r in rows] == [8, 16]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "timestep_16.pt",
+        "timestep_8.pt",
+    ]
+    main(["--load", str(run)])  # nothing left to do; evaluation already done
+    assert len(read_stats(run / "stats.csv")) == 2
+    with pytest.raises(RunConfigError, match="kl_reward"):
+        main(small(run, "--steps", "16", "--kl_reward", "2") + model_args)
+
+
+def test_ablations_and_budget(tmp_path, model_args):
+    run = tmp_path / "cont"
+    main(small(run, "--steps", "100", "--no-discrete", "--no-goal_prior", "--max_env_steps", "30")
+         + model_args)  # fmt: skip
+    rows = read_stats(run / "stats.csv")
+    assert rows == [] or rows[-1]["env_steps"] < 100
+    config = (run / "config.yaml").read_text()
+    assert "discrete: false" in config and "kl_reward: 0.0" in config
+    with pytest.raises(RunConfigError, match="multiple of --steps_per_iter"):
+        main(small(tmp_path / "bad", "--batch_size", "6") + model_args)
