@@ -8,6 +8,7 @@ seeds is mean ± standard error.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def plot_panels(
     for ax, (task, methods) in zip(axes.flat, panels.items(), strict=False):
         x = grid[task] if isinstance(grid, Mapping) else grid
         for method, curves in methods.items():
-            with np.errstate(invalid="ignore"):
+            with warnings.catch_warnings():  # grid points no run reached stay NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(curves, axis=0)
                 count = np.sum(~np.isnan(curves), axis=0)
                 se = np.nanstd(curves, axis=0) / np.sqrt(np.maximum(count, 1))

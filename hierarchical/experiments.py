@@ -21,6 +21,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,7 +147,8 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
             )
             if method in panels[task]:
                 curves = panels[task][method]
-                with np.errstate(invalid="ignore"):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
                     mean = np.nanmean(curves, axis=0)
                 for x, y in zip(grid, mean, strict=True):
                     csv_rows.append(
