@@ -56,7 +56,11 @@ class LoadResult(NamedTuple):
 
 
 class WeightsMismatchError(ValueError):
-    """A `.weights` file does not fit the model; the message lists every differing key."""
+    """A weights file does not fit the model; the message lists every differing key.
+
+    :param header: the first line (default: about `.weights` files and policy kwargs).
+    :param max_listed: keys listed per kind of difference; the rest are counted (None: all).
+    """
 
     def __init__(
         self,
@@ -64,23 +68,24 @@ class WeightsMismatchError(ValueError):
         missing: Mapping[str, torch.Size],
         unexpected: Mapping[str, torch.Size],
         mismatched: Mapping[str, tuple[torch.Size, torch.Size]],
+        header: str | None = None,
+        max_listed: int | None = None,
     ) -> None:
-        lines = [
-            f"{path}: the weights do not fit the model (built with other policy kwargs, another "
+        header = header or (
+            "the weights do not fit the model (built with other policy kwargs, another "
             "action space or another number of codes N?)"
-        ]
-        if missing:
-            lines.append(f"  {len(missing)} key(s) of the model missing from the file:")
-            lines += [f"    {k} {_shape(s)}" for k, s in missing.items()]
-        if unexpected:
-            lines.append(f"  {len(unexpected)} unexpected key(s) in the file:")
-            lines += [f"    {k} {_shape(s)}" for k, s in unexpected.items()]
-        if mismatched:
-            lines.append(f"  {len(mismatched)} shape mismatch(es):")
-            lines += [
-                f"    {k}: model expects {_shape(want)}, file has {_shape(got)}"
-                for k, (want, got) in mismatched.items()
-            ]
+        )
+        lines = [f"{path}: {header}"]
+
+        def shape(key: str, size: torch.Size) -> str:
+            return f"{key} {_shape(size)}"
+
+        def expects(key: str, sizes: tuple[torch.Size, torch.Size]) -> str:
+            return f"{key}: model expects {_shape(sizes[0])}, file has {_shape(sizes[1])}"
+
+        lines += _section("key(s) of the model missing from the file", missing, shape, max_listed)
+        lines += _section("unexpected key(s) in the file", unexpected, shape, max_listed)
+        lines += _section("shape mismatch(es)", mismatched, expects, max_listed)
         super().__init__("\n".join(lines))
         self.path = str(path)
         self.missing, self.unexpected, self.mismatched = (
@@ -88,6 +93,18 @@ class WeightsMismatchError(ValueError):
             dict(unexpected),
             dict(mismatched),
         )
+
+
+def _section(
+    title: str, items: Mapping[str, Any], line: Callable[[str, Any], str], max_listed: int | None
+) -> list[str]:
+    if not items:
+        return []
+    shown = list(items.items())[:max_listed]
+    lines = [f"  {len(items)} {title}:"] + [f"    {line(key, value)}" for key, value in shown]
+    if len(items) > len(shown):
+        lines.append(f"    ... and {len(items) - len(shown)} more")
+    return lines
 
 
 def _shape(shape: torch.Size) -> str:

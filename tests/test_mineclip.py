@@ -316,7 +316,7 @@ def test_mismatched_names_and_shapes_are_listed(tiny_model: MineCLIP, tmp_path) 
     message = str(err.value)
     assert "temporal_encoder.attn.model.norm.bias [16]" in message
     assert "temporal_encoder.extra.weight [2, 3]" in message
-    assert "image_encoder.projection [32, 16] vs [7, 5]" in message
+    assert "image_encoder.projection: model expects [32, 16], file has [7, 5]" in message
     assert list(err.value.missing) == ["temporal_encoder.attn.model.norm.bias"]
 
 

@@ -19,6 +19,7 @@ import torch
 
 from steve1.goal_encoders.mineclip.config import MineCLIPConfig
 from steve1.goal_encoders.mineclip.model import MineCLIP
+from VPT.checkpoint import WeightsMismatchError
 
 ATTN_MD5 = "b5ece9198337cfd117a3bfbd921e56da"
 AVG_MD5 = "d97a07f2830095a2016a8da22abcff52"  # the `avg` variant, recognised only to say so
@@ -31,7 +32,7 @@ class MineCLIPCheckpointError(ValueError):
     """A checkpoint that is not the expected MineCLIP file (md5, layout, names or shapes)."""
 
 
-class StateDictMismatchError(MineCLIPCheckpointError):
+class StateDictMismatchError(MineCLIPCheckpointError, WeightsMismatchError):
     """The checkpoint's names or shapes differ from the model's; the message lists them."""
 
     def __init__(
@@ -41,30 +42,15 @@ class StateDictMismatchError(MineCLIPCheckpointError):
         unexpected: Mapping[str, torch.Size],
         mismatched: Mapping[str, tuple[torch.Size, torch.Size]],
     ) -> None:
-        self.missing, self.unexpected, self.mismatched = dict(missing), dict(unexpected), mismatched
-        lines = [f"{path}: the checkpoint does not fit MineCLIP (attn variant, the given config)"]
-        lines += _section("missing from the file (expected shape)", missing, _shape)
-        lines += _section("unexpected in the file (found shape)", unexpected, _shape)
-        lines += _section(
-            "with another shape (expected vs found)",
+        WeightsMismatchError.__init__(
+            self,
+            path,
+            missing,
+            unexpected,
             mismatched,
-            lambda s: f"{_shape(s[0])} vs {_shape(s[1])}",
+            header="the checkpoint does not fit MineCLIP (attn variant, the given config)",
+            max_listed=_LISTED,
         )
-        super().__init__("\n".join(lines))
-
-
-def _shape(size: torch.Size) -> str:
-    return str(list(size))
-
-
-def _section(title: str, items: Mapping, fmt) -> list[str]:
-    if not items:
-        return []
-    lines = [f"  {len(items)} key(s) {title}:"]
-    lines += [f"    {key} {fmt(value)}" for key, value in list(items.items())[:_LISTED]]
-    if len(items) > _LISTED:
-        lines.append(f"    ... and {len(items) - _LISTED} more")
-    return lines
 
 
 def file_md5(path: str | os.PathLike) -> str:
