@@ -97,6 +97,11 @@ def choose_episodes(train_list: list[Path], cfg: CodebookConfig) -> list[Path]:
     return random.Random(cfg.seed).sample(list(train_list), cfg.video_num)
 
 
+def feature_std(x: np.ndarray) -> np.ndarray:
+    """Per-feature standard deviation with a floor (constant features are left unscaled)."""
+    return np.maximum(x.std(axis=0), 1e-3)
+
+
 def cluster(samples: Samples, cfg: CodebookConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(index of each code's sample, cluster label of every sample, the points clustered)."""
     n = len(samples.features)
@@ -107,7 +112,7 @@ def cluster(samples: Samples, cfg: CodebookConfig) -> tuple[np.ndarray, np.ndarr
         )
     x = samples.features.astype(np.float64)
     if cfg.standardize:
-        x = (x - x.mean(axis=0)) / np.maximum(x.std(axis=0), 1e-3)
+        x = (x - x.mean(axis=0)) / feature_std(x)
     if cfg.embedding == "tsne":
         perplexity = min(cfg.perplexity, (n - 1) / 3)
         x = TSNE(
@@ -168,4 +173,8 @@ def build_codebook(
         source_step=samples.steps[nearest],
         cluster_sizes=np.bincount(labels, minlength=cfg.n_codebook),
     )
+    if cfg.standardize:
+        embeds = samples.embeds.astype(np.float64)
+        codebook.embed_mean = embeds.mean(axis=0).astype(np.float32)
+        codebook.embed_std = feature_std(embeds).astype(np.float32)
     return CodebookBuild(codebook, samples, points, labels)

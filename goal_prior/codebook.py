@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+OPTIONAL_ARRAYS = ("source_episode", "source_step", "cluster_sizes", "embed_mean", "embed_std")
+
 
 class CodebookError(ValueError):
     """A codebook file is missing, malformed or does not fit the model it is used with."""
@@ -32,6 +34,9 @@ class Codebook:
     source_episode: np.ndarray | None = None
     source_step: np.ndarray | None = None
     cluster_sizes: np.ndarray | None = None
+    # z-score statistics of the goal embeddings the codebook was clustered on (`--standardize`)
+    embed_mean: np.ndarray | None = None
+    embed_std: np.ndarray | None = None
 
     @property
     def N(self) -> int:  # noqa: N802 (upstream's name)
@@ -44,6 +49,13 @@ class Codebook:
     def get_code(self, index: int) -> np.ndarray:
         """Code `index` as float32 (1, D), as upstream's `KMeansCodebook.get_code`."""
         return self.codes[index : index + 1].astype(np.float32)
+
+    def clustering_space(self, goals: np.ndarray) -> np.ndarray:
+        """Goal embeddings as the codebook's clustering saw them: z-scored with its statistics
+        when it was built with `--standardize`, unchanged otherwise (upstream)."""
+        if self.embed_mean is None or self.embed_std is None:
+            return goals
+        return (goals - self.embed_mean) / self.embed_std
 
     def check_dim(self, expected: int, what: str) -> None:
         """Raise a clear error when the code size does not match `what` (e.g. the policy's goal)."""
@@ -60,7 +72,7 @@ class Codebook:
             "codes": self.codes.astype(np.float32),
             "metadata": np.array(json.dumps(self.metadata, sort_keys=True)),
         }
-        for name in ("source_episode", "source_step", "cluster_sizes"):
+        for name in OPTIONAL_ARRAYS:
             value = getattr(self, name)
             if value is not None:
                 arrays[name] = np.asarray(value)
@@ -83,11 +95,7 @@ def load_codebook(path: Path | str) -> Codebook:
         return _load_upstream_pickle(path)
     try:
         with np.load(path, allow_pickle=False) as data:
-            optional = {
-                k: data[k]
-                for k in ("source_episode", "source_step", "cluster_sizes")
-                if k in data.files
-            }
+            optional = {k: data[k] for k in OPTIONAL_ARRAYS if k in data.files}
             codes, metadata = data["codes"], json.loads(str(data["metadata"]))
     except (OSError, ValueError, KeyError) as err:
         raise CodebookError(f"codebook {path} is not a valid codebook .npz: {err}") from err

@@ -1,7 +1,11 @@
 """The goal prior's objective: predict, from frames, the code nearest the hindsight goal.
 
 Label of frame t = argmax over codes of the cosine similarity between the frame's hindsight goal
-embedding (spec 4.1) and each code, in the raw goal-embedding space (spec 4.4).
+embedding (spec 4.1) and each code (spec 4.4), measured in the space the codebook was clustered in:
+the raw embeddings for upstream's codebooks, z-scored ones for a codebook built with
+`--standardize` (its statistics are stored in the codebook). In Crafter the raw space is dominated
+by what is in view and faced, which changes every step; z-scored labels weigh the window's events
+and inventory changes as much, and are steadier.
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ class GoalPriorObjective:
     obs_keys = ("img",)
 
     def __init__(self, model: VPTPolicy, codebook: Codebook) -> None:
-        self.model, self.codes = model, codebook.codes.astype(np.float32)
+        self.model, self.codebook = model, codebook
+        self.codes = codebook.clustering_space(codebook.codes.astype(np.float32))
 
     def collate(self, chunks: list[Chunk], device: torch.device) -> dict[str, Any]:
         goals = np.stack([c.goals for c in chunks])
-        labels = nearest_codes(goals, self.codes)
+        labels = nearest_codes(self.codebook.clustering_space(goals), self.codes)
         return {
             "img": torch.from_numpy(np.stack([c.frames for c in chunks])).to(device),
             "target": torch.from_numpy(labels.astype(np.int64)).to(device),

@@ -7,6 +7,7 @@ import pytest
 
 from goal_prior.build_codebook import CodebookConfig, build_codebook, episode_features
 from goal_prior.codebook import Codebook, CodebookError, load_codebook
+from goal_prior.prior_objective import nearest_codes
 from steve1.data.episode_storage import EpisodeReader
 from tests.helpers import fake_episode
 
@@ -47,6 +48,21 @@ def test_standardize_changes_the_codebook_but_stays_deterministic(episodes):
     a = build_codebook(episodes, cfg, n_actions=17).codebook
     assert np.array_equal(a.codes, build_codebook(episodes, cfg, n_actions=17).codebook.codes)
     assert a.metadata["standardize"] is True
+    assert a.embed_mean.shape == a.embed_std.shape == (8,)
+    raw = build_codebook(episodes, CFG, n_actions=17).codebook
+    assert raw.embed_mean is None and raw.clustering_space(raw.codes) is raw.codes
+
+
+def test_prior_labels_live_in_the_codebook_clustering_space(tmp_path):
+    codes = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    goal = np.array([[2.0, 0.1]], np.float32)  # raw cosine: code 0
+    book = Codebook(codes, embed_mean=np.zeros(2, np.float32), embed_std=np.array([100.0, 0.01]))
+    book.save(tmp_path / "cb.npz")
+    loaded = load_codebook(tmp_path / "cb.npz")
+    np.testing.assert_array_equal(loaded.embed_std, book.embed_std)
+    assert nearest_codes(goal, codes)[0] == 0
+    z = loaded.clustering_space
+    assert nearest_codes(z(goal), z(codes))[0] == 1  # z-scored: the second feature dominates
 
 
 def test_too_few_samples_or_episodes_is_a_clear_error(episodes):
