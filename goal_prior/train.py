@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from goal_prior.codebook import CodebookError, load_codebook
-from goal_prior.prior_objective import GoalPriorObjective
+from goal_prior.prior_objective import LABEL_SPACES, GoalPriorObjective
 from steve1.training.cli import add_loop_args, build_policy, load_data, run_training
 from VPT.policy import VPTPolicy
 
@@ -28,6 +28,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         seed=1,
     )
     parser.add_argument("--codebook_path", required=True, help="codebook .npz (or centers.pkl)")
+    parser.add_argument(
+        "--label_space",
+        choices=LABEL_SPACES,
+        default="raw",
+        help="where the label's cosine similarity is measured: raw embeddings (upstream) or the "
+        "codebook's clustering space (z-scored for a --standardize codebook)",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,7 +50,11 @@ def main(argv: list[str] | None = None) -> None:
         args, VPTPolicy, world=caches[0].world, action_space=codebook.N, init_prefixes=TRUNK
     )
     run_training(
-        GoalPriorObjective(policy, codebook), args, caches, argv, codebook=str(args.codebook_path)
+        GoalPriorObjective(policy, codebook, args.label_space),
+        args,
+        caches,
+        argv,
+        codebook=str(args.codebook_path),
     )
 
 
