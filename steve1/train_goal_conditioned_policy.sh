@@ -8,7 +8,7 @@ python -m steve1.train \
   --out_weights results/steve1/weights/trained_with_script.weights \
   --checkpoint_dir results/steve1/training_checkpoint \
   --T 64 --trunc_t 32 --batch_size 16 --gradient_accumulation_steps 1 \
-  --min_btwn_goals 5 --max_btwn_goals 50 --p_uncond 0.1 \
-  --learning_rate 3e-4 --n_frames 2000000 --warmup_frames 50000 \
+  --min_btwn_goals 5 --max_btwn_goals 20 --p_uncond 0.1 \
+  --learning_rate 3e-4 --n_frames 2500000 --warmup_frames 50000 \
   --val_freq 1000 --val_freq_begin 100 --val_freq_switch_steps 500 \
   "$@"
