@@ -1,0 +1,50 @@
+"""The experiment runner: run list, skipping finished runs, failures reported, summary table."""
+
+import json
+import sys
+
+import numpy as np
+
+from hierarchical import experiments
+from hierarchical.experiments import Run, run_all, summarize
+from hierarchical.run_logging import COLUMNS, write_csv_atomic
+
+
+def fake_run(out, task, method, seed, successes, budget=1000):
+    d = out / task / method / f"seed{seed}"
+    d.mkdir(parents=True)
+    if method not in experiments.NO_TRAINING:
+        rows = [
+            {c: 0 for c in COLUMNS}
+            | {"env_steps": budget * (i + 1) // len(successes), "episodes": 100, "success": s}
+            for i, s in enumerate(successes)
+        ]
+        write_csv_atomic(d / "stats.csv", rows, COLUMNS)
+    final = successes[-1]
+    (d / "eval.json").write_text(json.dumps({"success_rate": final, "env_steps": budget}))
+    return d
+
+
+def test_summary_table_and_curves(tmp_path, monkeypatch):
+    monkeypatch.setitem(experiments.BUDGETS, "crafter_log", 1000)
+    for seed in (0, 1):
+        fake_run(tmp_path, "crafter_log", "ptgm", seed, [0.2, 0.6, 0.9])
+    fake_run(tmp_path, "crafter_log", "random_codes", 0, [0.1])
+    table = summarize(tmp_path, ["crafter_log"], ["ptgm", "random_codes", "flat_ppo"]).read_text()
+    assert "| crafter_log | ptgm | 2 | 0.90 ± 0.00 | 666 (2/2) | 1,000 (2/2) |" in table
+    assert "| crafter_log | random_codes | 1 | 0.10 ± 0.00 | - | - |" in table
+    assert "flat_ppo" not in table
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    lines = (tmp_path / "curves.csv").read_text().splitlines()
+    assert lines[0] == "task,method,env_steps,success" and len(lines) > 2
+
+
+def test_run_all_skips_finished_and_reports_failures(tmp_path, monkeypatch):
+    done = Run("crafter_log", "random_codes", 0, tmp_path, 1000)
+    fake_run(tmp_path, "crafter_log", "random_codes", 0, [0.1])
+    failing = Run("crafter_log", "ptgm", 0, tmp_path, 1000)
+    monkeypatch.setattr(Run, "argv", lambda self: [sys.executable, "-c", "raise SystemExit(3)"])
+    assert done.finished() and not failing.finished()
+    assert run_all([done, failing], jobs=2) == [failing]
+    assert (failing.dir / "log.txt").exists()
+    assert np.isclose(json.loads((done.dir / "eval.json").read_text())["success_rate"], 0.1)
