@@ -1,8 +1,10 @@
-"""Small synthetic episodes for tests (no Crafter run needed)."""
+"""Test helpers: small synthetic episodes (no Crafter run needed), the reference weight dumps."""
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from steve1.data.episode_storage import EMBED_OFFSET, write_episode
 
@@ -27,3 +29,24 @@ def fake_dataset(root: Path, n: int, length: int, val_frames: int) -> Path:
     train, val = make_sampling(root / "data", val_frames, -1, seed=1, min_frames=32 + 15)
     write_sampling(root / "samplings", "seed1", train, val)
     return root / "samplings"
+
+
+REF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "weight_formats"
+
+
+def read_reference(name: str) -> tuple[dict[str, str], list[tuple[str, list[int]]]]:
+    """(header `key: value` lines, [(name, shape)] in state-dict order) of a reference dump in
+    `../shared/reference/weight_formats/`; skips the test when the dumps are absent."""
+    path = REF_DIR / name
+    if not path.exists():
+        pytest.skip(f"reference dumps not available ({path} is absent)")
+    header, entries = {}, []
+    for line in path.read_text().splitlines():
+        if line.startswith("# "):
+            key, _, value = line[2:].partition(": ")
+            header[key] = value
+        elif line.strip():
+            key, shape, dtype = line.split("\t")
+            assert dtype == "float32"
+            entries.append((key, json.loads(shape)))
+    return header, entries

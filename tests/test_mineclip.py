@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -32,31 +31,9 @@ from steve1.goal_encoders.mineclip import (
     save_mineclip,
 )
 from steve1.goal_encoders.mineclip import tokenizer as tokenizer_module
+from tests.helpers import read_reference
 
-REF = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "reference"
-    / "weight_formats"
-    / "mineclip_attn.txt"
-)
 TINY = MineCLIPConfig.tiny()
-
-
-def read_reference() -> tuple[dict[str, str], list[tuple[str, list[int]]]]:
-    """(header `key: value` lines, [(name, shape)] in state-dict order)."""
-    if not REF.exists():
-        pytest.skip(f"reference dump not available ({REF} is absent)")
-    header, entries = {}, []
-    for line in REF.read_text().splitlines():
-        if line.startswith("#"):
-            key, _, value = line.lstrip("# ").partition(": ")
-            header[key] = value
-        elif line.strip():
-            name, shape, dtype = line.split("\t")
-            assert dtype == "float32"
-            entries.append((name, json.loads(shape)))
-    return header, entries
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +54,7 @@ def random_frames(batch: int, length: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_attn_state_dict_matches_reference_line_by_line() -> None:
-    header, entries = read_reference()
+    header, entries = read_reference("mineclip_attn.txt")
     with torch.device("meta"):
         model = MineCLIP(MineCLIPConfig())
     built = [(name, list(t.shape)) for name, t in model.state_dict().items()]
@@ -96,7 +73,7 @@ def test_attn_state_dict_matches_reference_line_by_line() -> None:
 def test_reference_names_load_strictly_through_the_loader() -> None:
     """A checkpoint holding exactly the reference's names (with `model.`, under `state_dict`)
     goes through the loader's own path on the meta device: prefix strip, check, strict load."""
-    _, entries = read_reference()
+    _, entries = read_reference("mineclip_attn.txt")
     ckpt = {
         "state_dict": {
             "model." + name: torch.empty(shape, device="meta", dtype=torch.float16)
@@ -110,7 +87,7 @@ def test_reference_names_load_strictly_through_the_loader() -> None:
 
 
 def test_default_config_is_the_reference_kwargs() -> None:
-    header, _ = read_reference()
+    header, _ = read_reference("mineclip_attn.txt")
     kwargs = json.loads(header["kwargs"])
     cfg = MineCLIPConfig()
     assert list(cfg.resolution) == kwargs["resolution"]

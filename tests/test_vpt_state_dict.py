@@ -6,32 +6,12 @@ References: `../shared/reference/weight_formats/*.txt` (dumps of the upstream cl
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 import torch
 
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from tests.helpers import read_reference
 from VPT import MINECRAFT_ACTION_SPACE, VPTPolicy, count_parameters, get_preset
-
-REF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "weight_formats"
-
-
-def read_reference(name: str) -> tuple[dict[str, str], list[tuple[str, list[int]]]]:
-    """(header `key: value` lines, [(name, shape)] in state-dict order) of a reference dump."""
-    path = REF_DIR / name
-    if not path.exists():
-        pytest.skip(f"reference dumps not available ({path} is absent)")
-    header, entries = {}, []
-    for line in path.read_text().splitlines():
-        if line.startswith("# "):
-            key, _, value = line[2:].partition(": ")
-            header[key] = value
-        elif line.strip():
-            key, shape, dtype = line.split("\t")
-            assert dtype == "float32"
-            entries.append((key, json.loads(shape)))
-    return header, entries
 
 
 def built_entries(policy: torch.nn.Module) -> list[tuple[str, list[int]]]:
