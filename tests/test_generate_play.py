@@ -23,6 +23,8 @@ def test_generates_complete_deterministic_episodes(tmp_path):
         assert np.array_equal(a.load_frames(), b.load_frames())
         embeds = a.load_embeds()
         assert np.array_equal(embeds, crafter_goal.encode_episode(a.load_states()), equal_nan=True)
+        explore = a.load_states()["explore"]
+        assert explore.dtype == bool and explore.shape == (40,)
     first = EpisodeReader(tmp_path / "a" / "crafter_s3_e000000").load_actions()
     second = EpisodeReader(tmp_path / "a" / "crafter_s3_e000001").load_actions()
     assert not np.array_equal(first, second)

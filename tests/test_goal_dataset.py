@@ -68,3 +68,16 @@ def test_frames_without_effect_are_masked_and_idle_chunks_dropped(tmp_path):
     assert [start for _, start in data.index] == [47, 68]
     chunk = data.get(0, np.random.default_rng(0))
     assert chunk.loss_mask.tolist() == [1.0] * 13 + [0.0] * 9 + [1.0] * 10
+
+
+def test_exploration_noise_carries_no_loss(tmp_path):
+    path = fake_episode(tmp_path / "ep", length=100)
+    states = dict(np.load(path / "states.npz"))
+    states["sleeping"] = np.zeros(100, bool)
+    states["explore"] = np.zeros(100, bool)
+    states["explore"][50:53] = True
+    np.savez_compressed(path / "states.npz", **states)
+    data = HindsightGoalChunks(EpisodeCache.from_paths([path]), 32, 5, 20)
+    assert [start for _, start in data.index] == [15, 47, 68]
+    chunk = data.get(1, np.random.default_rng(0))  # frames 47..78
+    assert chunk.loss_mask.tolist() == [1.0] * 3 + [0.0] * 3 + [1.0] * 26

@@ -97,16 +97,21 @@ class EpisodeCache:
 
 
 def inert_frames(reader: EpisodeReader) -> np.ndarray:
-    """Bool (L,): frames whose action the game ignored; none for Minecraft.
+    """Bool (L,): frames whose action teaches nothing, so they carry no loss; none for Minecraft.
 
-    Crafter ignores the action of a sleeping player whose energy is below the maximum; at full
-    energy it wakes the player and executes that frame's action.
+    Crafter ignores the action of a sleeping player whose energy is below the maximum (at full
+    energy it wakes the player and executes that frame's action). The play agent's exploration
+    noise (`states["explore"]`, recorded by newer play data) is random, not play: imitating it
+    makes the low level wander, so it is masked as upstream drops Minecraft's null actions.
     """
     states = reader.load_states()
     if "sleeping" not in states:
         return np.zeros(len(reader), bool)
     energy = states["inventory"][:, ITEMS.index("energy")]
-    return states["sleeping"].astype(bool) & (energy < ENERGY_MAX)
+    inert = states["sleeping"].astype(bool) & (energy < ENERGY_MAX)
+    if "explore" in states:
+        inert |= states["explore"].astype(bool)
+    return inert
 
 
 class HindsightGoalChunks:

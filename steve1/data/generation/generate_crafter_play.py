@@ -68,17 +68,19 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
     agent = PlayAgent(np.random.default_rng(agent_seq), epsilon=cfg.epsilon)
     obs = env.reset()
     agent.reset(env)
-    frames, actions, states, intentions = [], [], [], []
+    frames, actions, states, intentions, exploring = [], [], [], [], []
     done = False
     while not done:
         states.append(capture_state(env))
         action = agent.act(env)
         intentions.append(INTENTIONS.index(agent.intention))
+        exploring.append(agent.exploring)
         frames.append(obs)
         actions.append(action)
         obs, _, done, _ = env.step(action)
     state_arrays = stack_states(states)
     state_arrays["intention"] = np.array(intentions, np.uint8)
+    state_arrays["explore"] = np.array(exploring, bool)
     player = env._player
     metadata = {
         "world": "crafter",

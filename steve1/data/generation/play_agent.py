@@ -120,6 +120,7 @@ class PlayAgent(ShelterMixin):
         self.burst = 0
         self.resting = False
         self._label = "explore"
+        self.exploring = False  # whether the last action was exploration noise (see `_epsilon`)
 
     def act(self, env: crafter.Env) -> int:
         """Choose the action for the current step (call once per env.step)."""
@@ -129,7 +130,9 @@ class PlayAgent(ShelterMixin):
         if action is None or action == ARRIVED:
             action = self._random_move()
         self._label = label
+        chosen = action
         action = self._epsilon(action)
+        self.exploring = action != chosen
         self.time_spent += time.perf_counter() - start
         self.steps += 1
         return int(action)
