@@ -24,7 +24,8 @@ import torch
 from hierarchical.evaluate import EVAL_SEED, FixedCodeActor, RandomCodeActor, evaluate_actor
 from hierarchical.highlevel_env import HighLevelVecEnv
 from hierarchical.models import PretrainedModels, load_pretrained
-from hierarchical.run_config import WORLD_DEFAULTS, prepare_run_dir, write_text_atomic
+from hierarchical.run_config import WORLD_DEFAULTS, prepare_run_dir
+from steve1.utils.io import atomic_write_text
 
 SELECT_SEED = 2_000_000  # screening seeds: neither training (small) nor evaluation seeds
 
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     env = make_env(models, config, EVAL_SEED, use_prior=False)
     result = evaluate_actor(actor, env, args.eval_episodes)
     print(f"[eval] {args.method}: {result}", flush=True)
-    write_text_atomic(run_dir / "eval.json", json.dumps(result.as_dict() | report, indent=1))
+    atomic_write_text(run_dir / "eval.json", json.dumps(result.as_dict() | report, indent=1))
 
 
 if __name__ == "__main__":

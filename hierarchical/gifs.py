@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageDraw
+
+from steve1.utils.io import atomic_write_bytes
 
 SCALE = 3  # 64x64 frames are too small to read a label on
 
@@ -27,10 +28,6 @@ def write_gif(frames: list[tuple[np.ndarray, str]], path: Path, fps: int = 10) -
     """Write labelled frames as a looping GIF, atomically."""
     if not frames:
         raise ValueError(f"no frames to write to {path}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.gif")
     images = np.stack([labelled(f, label) for f, label in frames])
-    iio.imwrite(tmp, images, duration=int(1000 / fps), loop=0)
-    os.replace(tmp, path)
-    return path
+    data = iio.imwrite("<bytes>", images, extension=".gif", duration=int(1000 / fps), loop=0)
+    return atomic_write_bytes(path, data)

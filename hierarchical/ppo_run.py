@@ -22,13 +22,13 @@ from hierarchical.evaluate import EVAL_SEED, evaluate_actor
 from hierarchical.gifs import write_gif
 from hierarchical.highlevel_env import HighLevelVecEnv
 from hierarchical.models import PretrainedModels, load_pretrained, require_file
-from hierarchical.run_config import write_text_atomic
 from hierarchical.run_logging import StatsCallback, read_stats
 from sb3_vpt.checkpoint import load_checkpoint, save_checkpoint
 from sb3_vpt.policy import VPTActorCriticPolicy
 from sb3_vpt.ppo import VPTPPO
 from sb3_vpt.trainable import DEFAULT_TRAINABLE
 from steve1.training.loop import resolve_device
+from steve1.utils.io import atomic_write_text
 from VPT.checkpoint import load_model_file
 
 KEEP_CHECKPOINTS = 2
@@ -224,7 +224,7 @@ def finish(
         result = evaluate_actor(PolicyActor(model.policy), env, episodes)
         env.close()
         report = result.as_dict() | {"env_steps": env_steps, "eval_seed": EVAL_SEED}
-        write_text_atomic(path, json.dumps(report, indent=1))
+        atomic_write_text(path, json.dumps(report, indent=1))
         print(f"[eval] {config['config']}: {result}", flush=True)
     rows = read_stats(run_dir / "stats.csv") if (run_dir / "stats.csv").exists() else []
     if rows:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import socket
 import subprocess
@@ -30,6 +29,7 @@ import yaml
 
 import tasks
 from hierarchical.models import SHIPPED_FILES
+from steve1.utils.io import atomic_write_text
 
 # Values a resumed run may change; every other key must match the saved config.
 RESUMABLE_CHANGES = (
@@ -211,10 +211,10 @@ def prepare_run_dir(config: dict[str, Any], explicit: set[str]) -> tuple[Path, d
     elif config.get("load"):
         raise RunConfigError(f"--load {run_dir}: no config.yaml there; is it a run directory?")
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(saved_path, yaml.safe_dump(config, sort_keys=True))
+    atomic_write_text(saved_path, yaml.safe_dump(config, sort_keys=True))
     meta_path = run_dir / "meta.json"
     if not meta_path.exists():
-        write_text_atomic(meta_path, json.dumps(run_meta(), indent=1))
+        atomic_write_text(meta_path, json.dumps(run_meta(), indent=1))
     return run_dir, config
 
 
@@ -250,9 +250,3 @@ def run_meta() -> dict[str, Any]:
         "stable_baselines3": stable_baselines3.__version__,
         "cuda": torch.cuda.is_available(),
     }
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -10,7 +10,7 @@ rewritten atomically each time, so a killed run leaves a complete file.
 from __future__ import annotations
 
 import csv
-import os
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+
+from steve1.utils.io import atomic_write_text
 
 COLUMNS = (
     "iteration",
@@ -44,12 +46,11 @@ def code_entropy(codes: list[int]) -> float:
 
 
 def write_csv_atomic(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
 
 
 def read_stats(path: Path) -> list[dict[str, Any]]:

@@ -18,9 +18,10 @@ import torch
 
 from hierarchical.evaluate import EVAL_SEED, evaluate_actor
 from hierarchical.flat_ppo import FlatActor, FlatConfig, make_flat_env, make_flat_ppo
-from hierarchical.run_config import explicit_flags, prepare_run_dir, write_text_atomic
+from hierarchical.run_config import explicit_flags, prepare_run_dir
 from hierarchical.run_logging import StatsCallback, read_stats
 from steve1.training.loop import resolve_device
+from steve1.utils.io import atomic_write_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         result = evaluate_actor(FlatActor(model), eval_env, config["eval_episodes"])
         print(f"[eval] {result}", flush=True)
         report = result.as_dict() | {"env_steps": model.num_timesteps, "eval_seed": EVAL_SEED}
-        write_text_atomic(run_dir / "eval.json", json.dumps(report, indent=1))
+        atomic_write_text(run_dir / "eval.json", json.dumps(report, indent=1))
 
 
 def _evaluated(run_dir: Path, env_steps: int) -> bool:
