@@ -22,6 +22,7 @@ from hierarchical.evaluate import EVAL_SEED, evaluate_actor
 from hierarchical.gifs import write_gif
 from hierarchical.highlevel_env import HighLevelVecEnv
 from hierarchical.models import PretrainedModels, load_pretrained, require_file
+from hierarchical.run_config import checkpoint_path, list_checkpoints, prune_checkpoints
 from hierarchical.run_logging import StatsCallback, read_stats
 from sb3_vpt.checkpoint import load_checkpoint, save_checkpoint
 from sb3_vpt.policy import VPTActorCriticPolicy
@@ -32,6 +33,7 @@ from steve1.utils.io import atomic_write_text
 from VPT.checkpoint import load_model_file
 
 KEEP_CHECKPOINTS = 2
+SUFFIX = ".pt"
 
 
 class PolicyActor:
@@ -165,18 +167,10 @@ class RunCallback(BaseCallback):
 
 
 def save_run_checkpoint(model: VPTPPO, run_dir: Path, env: HighLevelVecEnv) -> Path:
-    directory = run_dir / "checkpoints"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"timestep_{model.num_timesteps}.pt"
+    path = checkpoint_path(run_dir, model.num_timesteps, SUFFIX)
     save_checkpoint(model, path, {"total_low_level_steps": int(env.total_low_level_steps)})
-    for old in list_checkpoints(run_dir)[:-KEEP_CHECKPOINTS]:
-        old.unlink()
+    prune_checkpoints(run_dir, SUFFIX, KEEP_CHECKPOINTS)
     return path
-
-
-def list_checkpoints(run_dir: Path) -> list[Path]:
-    paths = (run_dir / "checkpoints").glob("timestep_*.pt")
-    return sorted(paths, key=lambda p: int(p.stem.split("_")[1]))
 
 
 def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
@@ -189,7 +183,7 @@ def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     model = build_model(config, env, run_dir, device)
     stats_path = run_dir / "stats.csv"
     rows: list[dict[str, Any]] = []
-    checkpoints = list_checkpoints(run_dir)
+    checkpoints = list_checkpoints(run_dir, SUFFIX)
     if checkpoints:
         extra = load_checkpoint(model, checkpoints[-1])
         env.total_low_level_steps = int(extra["total_low_level_steps"])

@@ -250,3 +250,21 @@ def run_meta() -> dict[str, Any]:
         "stable_baselines3": stable_baselines3.__version__,
         "cuda": torch.cuda.is_available(),
     }
+
+
+def list_checkpoints(run_dir: Path, suffix: str) -> list[Path]:
+    """`checkpoints/timestep_<n><suffix>` of a run, oldest first."""
+    paths = (Path(run_dir) / "checkpoints").glob(f"timestep_*{suffix}")
+    return sorted(paths, key=lambda p: int(p.name[len("timestep_") : -len(suffix)]))
+
+
+def checkpoint_path(run_dir: Path, timestep: int, suffix: str) -> Path:
+    directory = Path(run_dir) / "checkpoints"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"timestep_{timestep}{suffix}"
+
+
+def prune_checkpoints(run_dir: Path, suffix: str, keep: int = 2) -> None:
+    """Delete all but the newest `keep` checkpoints."""
+    for old in list_checkpoints(run_dir, suffix)[:-keep]:
+        old.unlink()

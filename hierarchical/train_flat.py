@@ -15,13 +15,23 @@ import sys
 from pathlib import Path
 
 import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 
 from hierarchical.evaluate import EVAL_SEED, evaluate_actor
 from hierarchical.flat_ppo import FlatActor, FlatConfig, make_flat_env, make_flat_ppo
-from hierarchical.run_config import explicit_flags, prepare_run_dir
+from hierarchical.run_config import (
+    checkpoint_path,
+    explicit_flags,
+    list_checkpoints,
+    prepare_run_dir,
+    prune_checkpoints,
+)
 from hierarchical.run_logging import StatsCallback, read_stats
 from steve1.training.loop import resolve_device
 from steve1.utils.io import atomic_write_text
+
+SUFFIX = ".zip"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,12 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     cfg = FlatConfig(**{f.name: config[f.name] for f in dataclasses.fields(FlatConfig)})
     device = str(resolve_device(config["device"]))
     env = make_flat_env(config["config"], cfg.n_envs, config["seed"])
-    ckpt_dir = run_dir / "checkpoints"
-    latest = sorted(ckpt_dir.glob("timestep_*.zip"), key=lambda p: int(p.stem.split("_")[1]))
+    latest = list_checkpoints(run_dir, SUFFIX)
     stats_path = run_dir / "stats.csv"
     if latest:
-        from stable_baselines3 import PPO
-
         model = PPO.load(latest[-1], env=env, device=device)
         rows = [r for r in read_stats(stats_path) if r["env_steps"] <= model.num_timesteps]
         print(f"resuming {run_dir} at {model.num_timesteps} env steps", flush=True)
@@ -68,13 +75,11 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
     model.tensorboard_log = str(run_dir / "tb")
     stats = StatsCallback(stats_path, lambda: model.num_timesteps, rows, on_row=_print_row)
-    checkpoints = _Checkpointer(ckpt_dir, config["checkpoint_every"])
+    checkpoints = CheckpointCallback(run_dir, config["checkpoint_every"])
     remaining = config["env_steps"] - model.num_timesteps
     if remaining > 0:
-        model.learn(
-            remaining, callback=[stats, checkpoints.callback], reset_num_timesteps=not latest
-        )
-        checkpoints.save(model)
+        model.learn(remaining, callback=[stats, checkpoints], reset_num_timesteps=not latest)
+        save_flat_checkpoint(model, run_dir)
     if config["eval_episodes"] and not _evaluated(run_dir, model.num_timesteps):
         eval_env = make_flat_env(config["config"], cfg.n_envs, EVAL_SEED)
         result = evaluate_actor(FlatActor(model), eval_env, config["eval_episodes"])
@@ -96,36 +101,29 @@ def _print_row(row: dict) -> None:
     )
 
 
-class _Checkpointer:
-    """Saves `checkpoints/timestep_<n>.zip` every `every` rollouts (atomically) and keeps two."""
+def save_flat_checkpoint(model: PPO, run_dir: Path) -> None:
+    """`checkpoints/timestep_<n>.zip` (SB3's format, written atomically); the newest two kept."""
+    path = checkpoint_path(run_dir, model.num_timesteps, SUFFIX)
+    tmp = path.with_name(f".tmp-{path.name}")
+    model.save(tmp)
+    tmp.replace(path)
+    prune_checkpoints(run_dir, SUFFIX)
 
-    def __init__(self, directory: Path, every: int) -> None:
-        from stable_baselines3.common.callbacks import BaseCallback
 
-        outer = self
+class CheckpointCallback(BaseCallback):
+    """Saves a checkpoint every `every` rollouts."""
 
-        class _Callback(BaseCallback):
-            def _on_step(self) -> bool:
-                return True
+    def __init__(self, run_dir: Path, every: int) -> None:
+        super().__init__()
+        self.run_dir, self.every, self.rollouts = Path(run_dir), max(1, every), 0
 
-            def _on_rollout_end(self) -> None:
-                outer.count += 1
-                if outer.count % outer.every == 0:
-                    outer.save(self.model)
+    def _on_step(self) -> bool:
+        return True
 
-        self.directory, self.every, self.count = Path(directory), max(1, every), 0
-        self.callback = _Callback()
-
-    def save(self, model) -> None:  # noqa: ANN001 (an SB3 algorithm)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"timestep_{model.num_timesteps}.zip"
-        tmp = self.directory / f".tmp-{path.name}"
-        model.save(tmp)
-        tmp.replace(path)
-        for old in sorted(
-            self.directory.glob("timestep_*.zip"), key=lambda p: int(p.stem.split("_")[1])
-        )[:-2]:
-            old.unlink()
+    def _on_rollout_end(self) -> None:
+        self.rollouts += 1
+        if self.rollouts % self.every == 0:
+            save_flat_checkpoint(self.model, self.run_dir)
 
 
 if __name__ == "__main__":
