@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from hierarchical.evaluate import EVAL_SEED, FixedCodeActor, RandomCodeActor, evaluate_actor
-from hierarchical.highlevel_env import HighLevelVecEnv
+from hierarchical.highlevel_env import env_from_config
 from hierarchical.models import PretrainedModels, load_pretrained
 from hierarchical.run_config import WORLD_DEFAULTS, prepare_run_dir
 from steve1.utils.io import atomic_write_text
@@ -36,28 +36,13 @@ def screen_codes(
     """The code with the best success on selection seeds; returns it and every code's rate."""
 
     def rate(code: int, n: int, seed: int) -> float:
-        env = make_env(models, config, seed, use_prior=False)
+        env = env_from_config(config, models, seed, prior=False)
         return evaluate_actor(FixedCodeActor(code), env, n, progress=False).success_rate
 
     rates = {k: rate(k, episodes, SELECT_SEED) for k in range(models.codebook.N)}
     best = sorted(rates, key=lambda k: -rates[k])[:finalists]
     final_rates = {k: rate(k, final, SELECT_SEED + 10_000) for k in best}
     return max(final_rates, key=lambda k: final_rates[k]), rates
-
-
-def make_env(
-    models: PretrainedModels, config: dict[str, Any], seed: int, use_prior: bool
-) -> HighLevelVecEnv:
-    return HighLevelVecEnv(
-        config["config"],
-        config["num_envs"],
-        models,
-        config["low_level_steps"],
-        config["cond_scale"],
-        discrete=True,
-        use_prior=use_prior,
-        seed=seed,
-    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"chosen code {code} (screening success {rates[code]:.2f})", flush=True)
     else:
         actor = RandomCodeActor(models.codebook.N, seed=args.seed)
-    env = make_env(models, config, EVAL_SEED, use_prior=False)
+    env = env_from_config(config, models, EVAL_SEED, prior=False)
     result = evaluate_actor(actor, env, args.eval_episodes)
     print(f"[eval] {args.method}: {result}", flush=True)
     atomic_write_text(run_dir / "eval.json", json.dumps(result.as_dict() | report, indent=1))

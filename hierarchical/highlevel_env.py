@@ -261,3 +261,20 @@ class HighLevelVecEnv(VecEnv):
         if isinstance(indices, int):
             return [indices]
         return list(indices)
+
+
+def env_from_config(
+    config: dict[str, Any], models: PretrainedModels, seed: int, prior: bool
+) -> HighLevelVecEnv:
+    """The env of a run config (`config`, `num_envs`, `low_level_steps`, `cond_scale`,
+    `discrete`), with or without the goal prior."""
+    return HighLevelVecEnv(
+        config["config"],
+        int(config["num_envs"]),
+        models,
+        int(config["low_level_steps"]),
+        float(config["cond_scale"]),
+        discrete=bool(config.get("discrete", True)),
+        use_prior=prior,
+        seed=seed,
+    )

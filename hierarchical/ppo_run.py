@@ -20,7 +20,7 @@ from stable_baselines3.common.logger import configure
 from hierarchical.curves import plot_panels, smoothed_success
 from hierarchical.evaluate import EVAL_SEED, evaluate_actor
 from hierarchical.gifs import write_gif
-from hierarchical.highlevel_env import HighLevelVecEnv
+from hierarchical.highlevel_env import HighLevelVecEnv, env_from_config
 from hierarchical.models import PretrainedModels, load_pretrained, require_file
 from hierarchical.run_config import checkpoint_path, list_checkpoints, prune_checkpoints
 from hierarchical.run_logging import StatsCallback, read_stats
@@ -69,21 +69,6 @@ def load_models(config: dict[str, Any], device: torch.device) -> PretrainedModel
         Path(config["prior_model"]) if use_prior else None,
         Path(config["prior_weights"]) if use_prior else None,
         device=device,
-    )
-
-
-def make_env(
-    config: dict[str, Any], models: PretrainedModels, seed: int, prior: bool
-) -> HighLevelVecEnv:
-    return HighLevelVecEnv(
-        config["config"],
-        int(config["num_envs"]),
-        models,
-        int(config["low_level_steps"]),
-        float(config["cond_scale"]),
-        discrete=bool(config["discrete"]),
-        use_prior=prior,
-        seed=seed,
     )
 
 
@@ -179,7 +164,7 @@ def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         torch.set_num_threads(int(config["num_threads"]))
     device = resolve_device(str(config["device"]))
     models = load_models(config, device)
-    env = make_env(config, models, int(config["seed"]), prior=bool(config["goal_prior"]))
+    env = env_from_config(config, models, int(config["seed"]), prior=bool(config["goal_prior"]))
     model = build_model(config, env, run_dir, device)
     stats_path = run_dir / "stats.csv"
     rows: list[dict[str, Any]] = []
@@ -214,7 +199,7 @@ def finish(
     report = json.loads(path.read_text()) if path.exists() else {}
     episodes = int(config.get("eval_episodes") or 0)
     if episodes and report.get("env_steps") != env_steps:
-        env = make_env(config, models, EVAL_SEED, prior=False)
+        env = env_from_config(config, models, EVAL_SEED, prior=False)
         result = evaluate_actor(PolicyActor(model.policy), env, episodes)
         env.close()
         report = result.as_dict() | {"env_steps": env_steps, "eval_seed": EVAL_SEED}
