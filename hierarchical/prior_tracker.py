@@ -36,9 +36,13 @@ class PriorTracker:
             return
         rows = torch.as_tensor(np.asarray(env_ids), dtype=torch.long, device=self.device)
         obs = {"img": torch.as_tensor(frames, device=self.device)[:, None]}
-        state = map_state(lambda x: x[rows], self.state)
+        every = np.array_equal(env_ids, np.arange(self.n_envs))  # no gather/scatter needed
+        state = self.state if every else map_state(lambda x: x[rows], self.state)
         out, state = self.prior(obs, state, self.first[rows, None])
-        assign_state_rows(self.state, rows, state)
+        if every:
+            self.state = state
+        else:
+            assign_state_rows(self.state, rows, state)
         self.first[rows] = False
         self.log_probs[np.asarray(env_ids)] = out.pi_logits[:, 0].float().cpu().numpy()
 

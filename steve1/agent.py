@@ -59,14 +59,15 @@ class GuidedAgent:
             "img": torch.cat([img, img])[:, None],
             GOAL_KEY: torch.cat([goal, torch.zeros_like(goal)])[:, None],
         }
-        if env_ids is None:
+        every = env_ids is None or np.array_equal(env_ids, np.arange(self.n_envs))
+        if every:
             rows = torch.arange(2 * self.n_envs, device=self.device)
         else:
             ids = torch.as_tensor(np.asarray(env_ids), dtype=torch.long, device=self.device)
             rows = torch.cat([ids, ids + self.n_envs])
-        state = self.state if env_ids is None else map_state(lambda x: x[rows], self.state)
+        state = self.state if every else map_state(lambda x: x[rows], self.state)
         out, state = self.policy(obs, state, self._first[rows, None])
-        if env_ids is None:
+        if every:
             self.state = state
         else:
             assign_state_rows(self.state, rows, state)
