@@ -59,13 +59,14 @@ def steps_to_reach(steps: np.ndarray, rates: np.ndarray, level: float) -> float:
     return float(steps[hit[0]]) if len(hit) else float("nan")
 
 
-def method_band(run_dirs: Sequence[Path], grid: np.ndarray, window: int) -> np.ndarray:
-    """(n_runs, len(grid)) smoothed success of each run on the grid."""
-    curves = []
-    for run in run_dirs:
-        steps, rates = smoothed_success(read_stats(Path(run) / "stats.csv"), window)
-        curves.append(on_grid(steps, rates, grid))
-    return np.asarray(curves)
+def run_curve(run_dir: Path, window: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """A run's smoothed success curve, from its `stats.csv`."""
+    return smoothed_success(read_stats(Path(run_dir) / "stats.csv"), window)
+
+
+def method_band(curves: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -> np.ndarray:
+    """(n_runs, len(grid)): each run's (steps, rates) curve read on the grid."""
+    return np.asarray([on_grid(steps, rates, grid) for steps, rates in curves])
 
 
 def plot_panels(

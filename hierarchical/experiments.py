@@ -16,7 +16,6 @@ environment steps each method needs to reach 50% and 80% success.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -27,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hierarchical.curves import method_band, plot_panels, smoothed_success, steps_to_reach
-from hierarchical.run_logging import read_stats
+from hierarchical.curves import method_band, plot_panels, run_curve, steps_to_reach
+from hierarchical.run_logging import write_csv_atomic
+from steve1.utils.io import atomic_write_text
 
 TASKS = ("crafter_log", "crafter_water", "crafter_cobblestone", "crafter_iron", "crafter_spider")
 # Environment-step budget per task (every method gets the same).
@@ -112,70 +112,53 @@ def run_all(runs: list[Run], jobs: int) -> list[Run]:
 def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50) -> Path:
     """curves.png, curves.csv and results.md from the run directories under `out`."""
     panels: dict[str, dict[str, np.ndarray]] = {}
+    grids = {task: np.linspace(0, BUDGETS[task], points + 1)[1:] for task in tasks}
     lines = [
-        "| task | method | runs | final success (eval, mean ± s.d.) | steps to 50% | steps to 80% |"
+        "| task | method | runs | final success (eval, mean ± s.d.) | steps to 50% | steps to 80% |",
+        "|---|---|---|---|---|---|",
     ]
-    lines.append("|---|---|---|---|---|---|")
     csv_rows = []
     for task in tasks:
-        grid = np.linspace(0, BUDGETS[task], points + 1)[1:]
+        grid = grids[task]
         panels[task] = {}
         for method in methods:
             runs = sorted((out / task / method).glob("seed*"))
-            evals = [
-                json.loads((r / "eval.json").read_text())
-                for r in runs
-                if (r / "eval.json").exists()
-            ]
-            finals = [e["success_rate"] for e in evals]
-            trained = [r for r in runs if (r / "stats.csv").exists()]
-            reach = {0.5: [], 0.8: []}
-            if method in NO_TRAINING and finals:
-                panels[task][method] = np.tile(np.array(finals)[:, None], (1, len(grid)))
-            elif trained:
-                panels[task][method] = method_band(trained, grid, window=100)
-                for run in trained:
-                    steps, rates = smoothed_success(read_stats(run / "stats.csv"), 100)
-                    for level in reach:
-                        reach[level].append(steps_to_reach(steps, rates, level))
             if not runs:
                 continue
+            evals = [r / "eval.json" for r in runs if (r / "eval.json").exists()]
+            finals = [json.loads(e.read_text())["success_rate"] for e in evals]
+            curves = [run_curve(r) for r in runs if (r / "stats.csv").exists()]
+            reach = {
+                level: [steps_to_reach(steps, rates, level) for steps, rates in curves]
+                for level in (0.5, 0.8)
+            }
+            if method in NO_TRAINING and finals:
+                panels[task][method] = np.tile(np.array(finals)[:, None], (1, len(grid)))
+            elif curves:
+                panels[task][method] = method_band(curves, grid)
             final = f"{np.mean(finals):.2f} ± {np.std(finals):.2f}" if finals else "-"
             lines.append(
                 f"| {task} | {method} | {len(runs)} | {final} | {_reach(reach[0.5], method)} | "
                 f"{_reach(reach[0.8], method)} |"
             )
             if method in panels[task]:
-                curves = panels[task][method]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    mean = np.nanmean(curves, axis=0)
-                for x, y in zip(grid, mean, strict=True):
-                    csv_rows.append(
-                        {"task": task, "method": method, "env_steps": int(x), "success": y}
-                    )
-    _plot(panels, tasks, points, out / "curves.png")
-    with open(out / "curves.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["task", "method", "env_steps", "success"])
-        writer.writeheader()
-        writer.writerows(csv_rows)
+                    mean = np.nanmean(panels[task][method], axis=0)
+                csv_rows += [
+                    {"task": task, "method": method, "env_steps": int(x), "success": y}
+                    for x, y in zip(grid, mean, strict=True)
+                ]
+    filled = {t: m for t, m in panels.items() if m}
+    if filled:
+        plot_panels(filled, {t: grids[t] for t in filled}, out / "curves.png")
+    write_csv_atomic(out / "curves.csv", csv_rows, ("task", "method", "env_steps", "success"))
     note = (
         "\nFinal success: evaluation of the final policy on held-out seeds (eval.json). Steps to "
         "50% / 80%: first environment step at which the success rate over the last 100 training "
         "episodes reaches the level, median over seeds that reach it (k/n: how many do).\n"
     )
-    (out / "results.md").write_text("\n".join(lines) + "\n" + note)
-    return out / "results.md"
-
-
-def _plot(
-    panels: dict[str, dict[str, np.ndarray]], tasks: list[str], points: int, path: Path
-) -> None:
-    filled = {t: panels[t] for t in tasks if panels.get(t)}
-    if not filled:
-        return
-    grids = {t: np.linspace(0, BUDGETS[t], points + 1)[1:] for t in filled}
-    plot_panels(filled, grids, path)
+    return atomic_write_text(out / "results.md", "\n".join(lines) + "\n" + note)
 
 
 def _reach(values: list[float], method: str) -> str:

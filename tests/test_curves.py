@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from hierarchical.curves import method_band, on_grid, plot_panels, smoothed_success, steps_to_reach
+from hierarchical.curves import (
+    method_band,
+    on_grid,
+    plot_panels,
+    run_curve,
+    smoothed_success,
+    steps_to_reach,
+)
 from hierarchical.run_logging import COLUMNS, code_entropy, read_stats, write_csv_atomic
 
 
@@ -37,7 +44,7 @@ def test_stats_round_trip_band_and_plot(tmp_path):
     write_csv_atomic(run / "stats.csv", table, COLUMNS)
     assert [r["success"] for r in read_stats(run / "stats.csv")] == [0, 0.25, 0.5, 0.75]
     grid = np.linspace(100, 400, 4)
-    band = method_band([run, run], grid, window=5)
+    band = method_band([run_curve(run, window=5)] * 2, grid)
     np.testing.assert_allclose(band, [[0, 0.25, 0.5, 0.75]] * 2)
     path = plot_panels({"task": {"ptgm": band}}, grid, tmp_path / "curve.png")
     assert path.stat().st_size > 1000
