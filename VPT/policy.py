@@ -139,6 +139,13 @@ class VPTNet(nn.Module):
     def forward(
         self, obs: Mapping[str, torch.Tensor], state: State, first: torch.Tensor
     ) -> tuple[torch.Tensor, State]:
+        x, state = self.recurrent(obs, state, first)
+        return self.latent(x), state
+
+    def recurrent(
+        self, obs: Mapping[str, torch.Tensor], state: State, first: torch.Tensor
+    ) -> tuple[torch.Tensor, State]:
+        """The first half of `forward`: frames (and extra inputs) -> the transformer's output."""
         img = obs["img"]
         if img.ndim != 5:
             raise ValueError(f"obs['img'] must be (B, T, H, W, C), got shape {tuple(img.shape)}")
@@ -148,9 +155,11 @@ class VPTNet(nn.Module):
             x = x + extra
         if self.pre_lstm_ln is not None:
             x = self.pre_lstm_ln(x)
-        x, state = self.recurrent_layer(x, first.bool(), state)
-        x = self.lastlayer(F.relu(x))
-        return self.final_ln(x), state
+        return self.recurrent_layer(x, first.bool(), state)
+
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """The second half of `forward`: the transformer's output -> the heads' input."""
+        return self.final_ln(self.lastlayer(F.relu(x)))
 
 
 class VPTPolicy(nn.Module):

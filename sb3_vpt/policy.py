@@ -39,7 +39,6 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
-from torch.nn import functional as F
 
 from sb3_vpt.heads import DiagGaussianHead, reset_heads_
 from sb3_vpt.observations import POV_KEY, check_image_shape, frames, image_space
@@ -198,23 +197,12 @@ class VPTActorCriticPolicy(BasePolicy):
     def recurrent_features(
         self, img: torch.Tensor, state: State, first: torch.Tensor
     ) -> tuple[torch.Tensor, State]:
-        """The trunk up to the transformer's output: uint8 (B, T, H, W, C) -> (B, T, hidsize).
-
-        The first half of `VPT.policy.VPTNet.forward` (tests check that both halves together
-        equal it).
-        """
-        net = self.vpt.net
-        if img.ndim != 5:
-            raise ValueError(f"frames must be (B, T, H, W, C), got shape {tuple(img.shape)}")
-        x = net.img_process(img.float() / net.img_scale)
-        if net.pre_lstm_ln is not None:
-            x = net.pre_lstm_ln(x)
-        return net.recurrent_layer(x, first.bool(), state)
+        """The trunk up to the transformer's output: uint8 (B, T, H, W, C) -> (B, T, hidsize)."""
+        return self.vpt.net.recurrent({"img": img}, state, first)
 
     def heads(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Transformer output -> (distribution parameters, values): the rest of VPT's forward."""
-        net = self.vpt.net
-        latent = net.final_ln(net.lastlayer(F.relu(features)))
+        latent = self.vpt.net.latent(features)
         return self.vpt.pi_head(latent), self.vpt.value_head(latent)
 
     def forward(  # type: ignore[override]
