@@ -52,6 +52,26 @@ def assign_state_rows(state: State, rows: torch.Tensor, new: State) -> None:
             x[rows] = y
 
 
+def forward_rows(
+    model: nn.Module,
+    obs: Mapping[str, torch.Tensor],
+    state: State,
+    first: torch.Tensor,
+    rows: torch.Tensor | None,
+) -> tuple[Any, State]:
+    """`model(obs, state[rows], first)` for some of the streams of a batched memory.
+
+    `obs` and `first` hold only those rows; their memory is updated in place in `state`, the
+    other streams are left untouched. `rows=None` runs every stream (no gather or scatter).
+    Returns the outputs and the full next state.
+    """
+    if rows is None:
+        return model(obs, state, first)
+    out, new = model(obs, map_state(lambda x: x[rows], state), first)
+    assign_state_rows(state, rows, new)
+    return out, state
+
+
 def concat_states(states: Sequence[State]) -> State:
     """Join states along the batch axis (e.g. a conditional and an unconditional stream)."""
     return [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from VPT.policy import VPTPolicy, assign_state_rows, map_state
+from VPT.policy import VPTPolicy, forward_rows
 
 
 class PriorTracker:
@@ -37,12 +37,8 @@ class PriorTracker:
         rows = torch.as_tensor(np.asarray(env_ids), dtype=torch.long, device=self.device)
         obs = {"img": torch.as_tensor(frames, device=self.device)[:, None]}
         every = np.array_equal(env_ids, np.arange(self.n_envs))  # no gather/scatter needed
-        state = self.state if every else map_state(lambda x: x[rows], self.state)
-        out, state = self.prior(obs, state, self.first[rows, None])
-        if every:
-            self.state = state
-        else:
-            assign_state_rows(self.state, rows, state)
+        first = self.first[rows, None]
+        out, self.state = forward_rows(self.prior, obs, self.state, first, None if every else rows)
         self.first[rows] = False
         self.log_probs[np.asarray(env_ids)] = out.pi_logits[:, 0].float().cpu().numpy()
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy, guided_log_probs
-from VPT.policy import State, assign_state_rows, map_state
+from VPT.policy import State, forward_rows
 
 
 class GuidedAgent:
@@ -65,12 +65,8 @@ class GuidedAgent:
         else:
             ids = torch.as_tensor(np.asarray(env_ids), dtype=torch.long, device=self.device)
             rows = torch.cat([ids, ids + self.n_envs])
-        state = self.state if every else map_state(lambda x: x[rows], self.state)
-        out, state = self.policy(obs, state, self._first[rows, None])
-        if every:
-            self.state = state
-        else:
-            assign_state_rows(self.state, rows, state)
+        first = self._first[rows, None]
+        out, self.state = forward_rows(self.policy, obs, self.state, first, None if every else rows)
         self._first[rows] = False
         logits = _drop_time(out.pi_logits)
         n = len(img)
