@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import torch
 
+from VPT.downloads import require_file
 from VPT.heads import ActionSpace, normalize_action_space
 from VPT.policy import VPTPolicy
 from VPT.presets import MINECRAFT_ACTION_SPACE
@@ -132,8 +133,9 @@ def _to_builtin(value: Any) -> Any:
 
 
 def load_model_file(path: str | os.PathLike) -> ModelFile:
-    """Read a `.model` file (upstream's or ours)."""
-    with open(path, "rb") as f:
+    """Read a `.model` file (upstream's or ours); a missing official one names its `downloads.sh`
+    line."""
+    with open(require_file(path, ".model file"), "rb") as f:
         obj = _BuiltinsUnpickler(f).load()
     try:
         args = obj["model"]["args"]
@@ -185,8 +187,11 @@ def strip_prefix(state_dict: Mapping[str, Any]) -> dict[str, Any]:
 def read_weights(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> dict[str, torch.Tensor]:
-    """The state dict of a `.weights` file with wrapper prefixes stripped."""
-    raw = torch.load(path, map_location=map_location, weights_only=True)
+    """The state dict of a `.weights` file with wrapper prefixes stripped; a missing official one
+    names its `downloads.sh` line."""
+    raw = torch.load(
+        require_file(path, ".weights file"), map_location=map_location, weights_only=True
+    )
     if not isinstance(raw, Mapping) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise ValueError(f"{path}: not a .weights file (expected a flat dict of name -> tensor)")
     return strip_prefix(raw)

@@ -15,6 +15,7 @@ import torch
 from goal_prior.codebook import Codebook, CodebookError, load_codebook
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from VPT.checkpoint import load_policy
+from VPT.downloads import download_hint
 from VPT.policy import VPTPolicy
 
 SHIPPED = Path("downloads/crafter")
@@ -44,6 +45,9 @@ def require_file(path: Path, what: str) -> Path:
     """`path` if it exists, else an error saying what it is and where such files come from."""
     path = Path(path)
     if not path.is_file():
+        official = download_hint(path)
+        if official is not None:
+            raise PretrainedModelError(f"{what} not found: {path}. {official}")
         raise PretrainedModelError(
             f"{what} not found: {path}. The Crafter models ship in {SHIPPED}/ (restore them with "
             "`git checkout downloads/crafter`) or are trained by steve1/train_goal_conditioned_"

@@ -20,6 +20,7 @@ import torch
 from steve1.goal_encoders.mineclip.config import MineCLIPConfig
 from steve1.goal_encoders.mineclip.model import MineCLIP
 from VPT.checkpoint import WeightsMismatchError
+from VPT.downloads import MissingDownloadError, download_hint
 
 ATTN_MD5 = "b5ece9198337cfd117a3bfbd921e56da"
 AVG_MD5 = "d97a07f2830095a2016a8da22abcff52"  # the `avg` variant, recognised only to say so
@@ -140,9 +141,10 @@ def load_mineclip(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"MineCLIP checkpoint not found: {path}. `bash downloads.sh` fetches the official "
-            f"attn.pth to {DEFAULT_PATH}."
+        hint = download_hint(DEFAULT_PATH) or "`bash downloads.sh` fetches it."
+        raise MissingDownloadError(
+            f"MineCLIP checkpoint not found: {path}. The official attn.pth belongs at "
+            f"{DEFAULT_PATH}. {hint}"
         )
     if check_md5:
         _check_md5(path, md5)
