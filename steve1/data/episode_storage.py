@@ -3,7 +3,8 @@
 An episode directory holds
     frames.npz      uint8 frames (L, H, W, 3), RGB, in zip-deflated chunks of `FRAME_CHUNK` frames
                     named `chunk_00000`, ... (lossless; a frame range reads only its chunks)
-    actions.npy     the action taken at each frame, shape (L, ...) (Crafter: (L,) int64 indices)
+    actions.npy     the action taken at each frame, shape (L, ...) (Crafter: (L,) int64 indices;
+                    Minecraft: (L,) records, one field per MineRL key, see `pack_dict_actions`)
     embeds.npy      float32 (L, D) goal embeddings; row t embeds frames t-15..t, rows 0..14 are NaN
     states.npz      optional world-specific per-step arrays, each (L, ...) (Crafter: privileged
                     state from which the goal embedding is recomputed without replaying the episode)
@@ -24,11 +25,12 @@ import socket
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 EMBED_OFFSET = 15  # the first goal embedding covers frames 0..15, so it sits at row 15
 FRAME_CHUNK = 256
@@ -91,6 +93,28 @@ def _check_lengths(path: Path, length: int, **arrays: np.ndarray) -> None:
     for name, array in arrays.items():
         if len(array) != length:
             raise ValueError(f"{path}: {name} has {len(array)} rows, frames have {length}")
+
+
+def pack_dict_actions(actions: Mapping[str, ArrayLike]) -> np.ndarray:
+    """Dict actions batched over L steps (key -> (L, ...) array, e.g. MineRL's) as one structured
+    array of L records with a field per key, in the dict's order: `actions.npy` stays one plain
+    array (no pickle) whose rows line up with the frames."""
+    columns = {key: np.asarray(value) for key, value in actions.items()}
+    dtype = np.dtype([(key, col.dtype, col.shape[1:]) for key, col in columns.items()])
+    lengths = {len(col) for col in columns.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"need action columns of one length, got lengths {sorted(lengths)}")
+    records = np.empty(lengths.pop(), dtype)
+    for key, col in columns.items():
+        records[key] = col
+    return records
+
+
+def unpack_dict_actions(records: np.ndarray) -> dict[str, np.ndarray]:
+    """The inverse of `pack_dict_actions`: key -> (L, ...) array (what VPT.actions takes)."""
+    if records.dtype.names is None:
+        raise ValueError("these actions are not dict actions (no record fields)")
+    return {key: np.asarray(records[key]) for key in records.dtype.names}
 
 
 class EpisodeReader:
@@ -167,6 +191,33 @@ class EpisodeReader:
 def is_episode_dir(path: Path) -> bool:
     """A finished episode directory (hidden temporary directories are not)."""
     return path.is_dir() and not path.name.startswith(".") and (path / "metadata.json").exists()
+
+
+def check_output_dir(path: Path) -> None:
+    """Fail before any work if `path` cannot be created or written; remove stale temporaries."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write_test-{socket.gethostname()}-{os.getpid()}"  # workers may share it
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise SystemExit(
+            f"error: output dir {path} is not writable ({err}); choose another --output_dir"
+        ) from err
+    # Only this machine's dead writers: another machine may share the directory.
+    for stale in path.glob(f".tmp-*-{socket.gethostname()}-*"):
+        if not _pid_alive(int(stale.name.rsplit("-", 1)[-1])):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def list_episodes(root: Path | str) -> list[Path]:

@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import multiprocessing
-import os
-import shutil
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,7 @@ import crafter
 import numpy as np
 from tqdm import tqdm
 
-from steve1.data.episode_storage import is_episode_dir, write_episode
+from steve1.data.episode_storage import check_output_dir, is_episode_dir, write_episode
 from steve1.data.generation.crafter_state import capture_state, stack_states
 from steve1.data.generation.play_agent import INTENTIONS, PlayAgent
 from steve1.data.generation.play_stats import print_play_stats
@@ -127,33 +124,6 @@ def _worker_init(size: int) -> None:
 def _worker_run(job: tuple[PlayConfig, int]) -> int:
     cfg, index = job
     return generate_one(cfg, index, _WORKER_ENV)
-
-
-def check_output_dir(path: Path) -> None:
-    """Fail before any work if `path` cannot be created or written; remove stale temporaries."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write_test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as err:
-        raise SystemExit(
-            f"error: output dir {path} is not writable ({err}); choose another --output_dir"
-        ) from err
-    # Only this machine's dead writers: another machine may share the directory.
-    for stale in path.glob(f".tmp-*-{socket.gethostname()}-*"):
-        if not _pid_alive(int(stale.name.rsplit("-", 1)[-1])):
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def generate(cfg: PlayConfig, num_workers: int = 1, worker_id: int | None = None) -> int:
