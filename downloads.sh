@@ -165,9 +165,9 @@ fetch() {  # fetch INDEX: download to .part, check, record, move into place
       "first fetched (changed upstream?); delete its line from $SUMS to accept the new file"
     return 1
   fi
-  record_sha256 "$path" "$actual"
   mv "$CURRENT_PART" "$path"
   CURRENT_PART=""
+  record_sha256 "$path" "$actual"
   say "ok       $path ($why; sha256 $actual)"
 }
 
