@@ -25,6 +25,8 @@ from VPT.masked_attention import BlockState
 from VPT.transformer import ResidualRecurrentBlocks
 
 State = list[BlockState]
+# Optional obs key: precomputed image features (B, T, hidsize) used instead of encoding obs["img"].
+IMG_FEATURES_KEY = "img_features"
 
 # net.args keys that upstream accepts and ignores, or whose only supported value is the default.
 _IGNORED_KWARGS = {"only_img_input", "diff_mlp_embedding", "single_output", "input_shape"}
@@ -166,16 +168,24 @@ class VPTNet(nn.Module):
         self, obs: Mapping[str, torch.Tensor], state: State, first: torch.Tensor
     ) -> tuple[torch.Tensor, State]:
         """The first half of `forward`: frames (and extra inputs) -> the transformer's output."""
-        img = obs["img"]
-        if img.ndim != 5:
-            raise ValueError(f"obs['img'] must be (B, T, H, W, C), got shape {tuple(img.shape)}")
-        x = self.img_process(img.float() / self.img_scale)
+        x = obs[IMG_FEATURES_KEY] if IMG_FEATURES_KEY in obs else self.encode_images(obs["img"])
         extra = self.input_residual(obs)
         if extra is not None:
             x = x + extra
         if self.pre_lstm_ln is not None:
             x = self.pre_lstm_ln(x)
         return self.recurrent_layer(x, first.bool(), state)
+
+    def encode_images(self, img: torch.Tensor) -> torch.Tensor:
+        """Frames uint8 (B, T, H, W, C) -> image features (B, T, hidsize), the CNN's output.
+
+        Callers that run several streams on the same frames (classifier-free guidance runs a
+        conditioned and an unconditioned stream per env) encode them once and pass the features
+        as `obs[IMG_FEATURES_KEY]`.
+        """
+        if img.ndim != 5:
+            raise ValueError(f"obs['img'] must be (B, T, H, W, C), got shape {tuple(img.shape)}")
+        return self.img_process(img.float() / self.img_scale)
 
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """The second half of `forward`: the transformer's output -> the heads' input."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy, guided_log_probs
-from VPT.policy import State, forward_rows
+from VPT.policy import IMG_FEATURES_KEY, State, forward_rows
 
 
 class GuidedAgent:
@@ -55,8 +55,9 @@ class GuidedAgent:
         """
         img = torch.as_tensor(frames, device=self.device)
         goal = torch.as_tensor(goals, dtype=torch.float32, device=self.device)
+        features = self.policy.net.encode_images(img[:, None])  # once for both streams
         obs = {
-            "img": torch.cat([img, img])[:, None],
+            IMG_FEATURES_KEY: torch.cat([features, features]),
             GOAL_KEY: torch.cat([goal, torch.zeros_like(goal)])[:, None],
         }
         every = env_ids is None or np.array_equal(env_ids, np.arange(self.n_envs))

@@ -13,6 +13,7 @@ from VPT import (
     get_preset,
     map_state,
 )
+from VPT.policy import IMG_FEATURES_KEY
 
 
 def tiny(action_space: object = 17) -> VPTPolicy:
@@ -141,3 +142,17 @@ def test_kwargs_validation() -> None:
         VPTPolicy({**kwargs, "attention_memory_size": kwargs["timesteps"]}, 4)
     with pytest.raises(ValueError, match="unknown VPT preset 'huge'; valid: 2x, crafter, tiny"):
         get_preset("huge")
+
+
+def test_precomputed_image_features_give_the_same_outputs():
+    torch.manual_seed(0)
+    pol = tiny()
+    img = frames(2, 3)
+    first = torch.zeros(2, 3, dtype=torch.bool)
+    with torch.no_grad():
+        out, state = pol({"img": img}, pol.initial_state(2), first)
+        feats = pol.net.encode_images(img)
+        out2, state2 = pol({IMG_FEATURES_KEY: feats}, pol.initial_state(2), first)
+    assert torch.allclose(out.pi_logits, out2.pi_logits)
+    for a, b in zip(state, state2, strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
