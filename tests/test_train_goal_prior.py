@@ -59,3 +59,16 @@ def test_codebook_of_the_wrong_size_is_a_clear_error(setup):
     Codebook(codes=np.zeros((6, 5), np.float32)).save(setup / "bad.npz")
     with pytest.raises(SystemExit, match="5 dims but the episodes' goal embeddings expects 8"):
         prior_cli.main(prior_args(setup, setup / "bad.npz"))
+
+
+def test_label_stats_match_the_trainers_validation_labels(setup):
+    from goal_prior.label_stats import summarize, validation_labels
+
+    labels = validation_labels(setup / "codebook.npz", setup / "samplings", "seed1", (32, 5, 20), 1)
+    assert labels.min() >= 0 and labels.max() < 6
+    s = summarize(labels, 6)
+    counts = np.bincount(labels, minlength=6)
+    assert s["frames"] == len(labels) and s["most_common_code"] == int(np.argmax(counts))
+    assert s["most_common_freq"] == pytest.approx(counts.max() / len(labels))
+    assert s["codes_used"] == int((counts > 0).sum())
+    assert summarize(np.zeros(10, int), 6)["entropy"] == 0.0
