@@ -15,8 +15,15 @@ high-level step, for every env at once:
 The KL reward is not computed here but from the high-level policy's distribution, which only the
 learner has: `kl_to_prior(log_pi)` returns KL(π ‖ prior) for all envs at once (π at s_t, the prior
 after the same frame s_t) and books it to the episode statistics. The observation is the current
-frame, uint8 (H, W, 3). `info["kl"]` is the step's KL (when booked); `info["episode"]` at an episode end holds the task reward `r`, low-level
-steps `l`, time `t`, `success`, the summed `kl`, the high-level steps and the codes used.
+frame, uint8 (H, W, 3). `info["kl"]` is the step's KL (when booked); `info["episode"]` at an
+episode end holds the task reward `r`, low-level steps `l`, time `t`, `success`, the summed `kl`
+and `shaping`, the high-level steps and the codes used.
+
+Both worlds go through the same env. A Crafter task takes the low level's action index as it is.
+A MineDojo task takes MineRL action dicts, so VPT's joint indices (`buttons`, `camera`) are
+decoded by `VPT.actions.index_to_action`; its envs get the run's one MineCLIP shaping model
+(`models.clip_model`), and the reward of a step includes the shaping bonus, which
+`info["shaping_reward"]` also reports on its own (0 for Crafter).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import tasks
 from hierarchical.models import PretrainedModels
 from hierarchical.prior_tracker import PriorTracker, kl_divergence
 from steve1.agent import GuidedAgent
+from VPT.actions import index_to_action
 
 GOAL_BOUND = 10.0  # continuous goal mode: upstream's Box(-10, 10)
 
@@ -45,6 +53,7 @@ class EpisodeStats:
     start: float = field(default_factory=time.time)
     reward: float = 0.0
     kl: float = 0.0
+    shaping: float = 0.0
     low_level_steps: int = 0
     codes: list[int] = field(default_factory=list)
 
@@ -55,6 +64,7 @@ class EpisodeStats:
             "t": round(time.time() - self.start, 6),
             "success": bool(success),
             "kl": self.kl,
+            "shaping": self.shaping,
             "high_level_steps": len(self.codes),
             "codes": list(self.codes),
         }
@@ -79,7 +89,8 @@ class HighLevelVecEnv(VecEnv):
             raise ValueError(f"low_level_steps must be >= 1, got {low_level_steps}")
         if use_prior and models.prior is None:
             raise ValueError("use_prior=True needs the goal prior in `models`")
-        self.envs = [tasks.make(task, **env_overrides) for _ in range(n_envs)]
+        self.envs = make_task_envs(task, n_envs, models, env_overrides)
+        check_action_space(models.low_level.action_space, self.envs[0].action_space, task)
         self.codebook = models.codebook
         frame_space = self.envs[0].observation_space["pov"]
         if discrete:
@@ -125,6 +136,7 @@ class HighLevelVecEnv(VecEnv):
         self._actions = None
         n = self.num_envs
         rewards = np.zeros(n, np.float32)
+        shaping = np.zeros(n, np.float32)
         running = np.ones(n, bool)
         terminated, truncated = np.zeros(n, bool), np.zeros(n, bool)
         steps = np.zeros(n, np.int64)
@@ -133,11 +145,12 @@ class HighLevelVecEnv(VecEnv):
             ids = np.flatnonzero(running)
             if not len(ids):
                 break
-            actions = self.agent.act(self.frames[ids], goals[ids], env_ids=ids)
+            actions = env_actions(self.agent.act(self.frames[ids], goals[ids], env_ids=ids))
             for j, i in enumerate(ids):
-                obs, reward, term, trunc, info = self.envs[i].step(int(actions[j]))
+                obs, reward, term, trunc, info = self.envs[i].step(actions[j])
                 self.frames[i] = obs["pov"]
                 rewards[i] += reward
+                shaping[i] += info.get("clip_reward", 0.0)
                 steps[i] += 1
                 last_info[i] = info
                 if term or trunc:
@@ -147,6 +160,8 @@ class HighLevelVecEnv(VecEnv):
                 alive = ids[running[ids]]
                 self.prior.observe(self.frames[alive], alive)
         self.total_low_level_steps += int(steps.sum())
+        for i, info in enumerate(last_info):
+            last_info[i] = dict(info, shaping_reward=float(shaping[i]))
         return self._finish_step(rewards, terminated, truncated, steps, last_info, codes)
 
     def close(self) -> None:
@@ -230,11 +245,13 @@ class HighLevelVecEnv(VecEnv):
             stats = self.episodes[i]
             stats.reward += float(rewards[i])
             stats.low_level_steps += int(steps[i])
+            stats.shaping += last_info[i]["shaping_reward"]
             stats.codes.append(codes[i])
             info = {
                 "success": bool(last_info[i].get("success", False)),
                 "low_level_steps": int(steps[i]),
                 "task_reward": float(rewards[i]),
+                "shaping_reward": last_info[i]["shaping_reward"],
                 "code": codes[i],
             }
             if self._step_kl is not None:
@@ -261,6 +278,41 @@ class HighLevelVecEnv(VecEnv):
         if isinstance(indices, int):
             return [indices]
         return list(indices)
+
+
+def make_task_envs(
+    task: str, n_envs: int, models: PretrainedModels, overrides: dict[str, Any]
+) -> list[gymnasium.Env]:
+    """`n_envs` envs of `task`; a MineDojo task's envs share the run's MineCLIP shaping model
+    (loaded once, in `models`), each with its own shaping state."""
+    if isinstance(tasks.get_task_spec(task), tasks.MinedojoTaskSpec):
+        overrides = {"clip_model": models.clip_model, **overrides}
+    return [tasks.make(task, **overrides) for _ in range(n_envs)]
+
+
+def check_action_space(low_level: Any, env_space: gymnasium.Space, task: str) -> None:
+    """The low level must act in the task's world: VPT's Minecraft heads (a dict) for a MineDojo
+    task (MineRL action dicts), N actions for Crafter's Discrete(N)."""
+    if isinstance(env_space, gymnasium.spaces.Dict):
+        fits = isinstance(low_level, dict) and set(low_level) == {"buttons", "camera"}
+    else:
+        fits = isinstance(env_space, gymnasium.spaces.Discrete) and low_level == env_space.n
+    if not fits:
+        raise ValueError(
+            f"the low level's action space {low_level} does not fit task {task!r}, whose env "
+            f"takes {env_space}; use a low level trained in that task's world"
+        )
+
+
+def env_actions(actions: Any) -> list[Any]:
+    """The low level's sampled actions -> one env action per env: Crafter's indices as ints,
+    VPT's joint indices (`{"buttons", "camera"}` arrays) as the MineRL action dicts that the
+    MineDojo envs take (camera bins decoded to degrees)."""
+    if not isinstance(actions, dict):
+        return [int(a) for a in np.asarray(actions).reshape(-1)]
+    minerl = index_to_action(actions)
+    n = len(minerl["camera"])
+    return [{key: value[j] for key, value in minerl.items()} for j in range(n)]
 
 
 def env_from_config(

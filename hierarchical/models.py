@@ -1,8 +1,10 @@
-"""The frozen pre-trained models the high level builds on: low level, goal prior and codebook.
+"""The frozen pre-trained models the high level builds on: low level, goal prior and codebook,
+and for a MineDojo task MineCLIP, the model of its shaping reward.
 
 Every path is checked before anything is built, and every mismatch between the three (code size
 vs the low level's goal size, codebook size vs the prior's head) is an error that names both
-files, so a wrong combination fails at start-up rather than in the middle of a run.
+files, so a wrong combination fails at start-up rather than in the middle of a run. MineCLIP is
+loaded here, once per run, and shared by every env (training and evaluation) of the run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import torch
 
 from goal_prior.codebook import Codebook, CodebookError, load_codebook
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from steve1.goal_encoders.mineclip.shaping import MineCLIPShaping
+from tasks.minedojo.clip_reward import ClipRewardModel
 from VPT.checkpoint import load_policy
 from VPT.downloads import download_hint
 from VPT.policy import VPTPolicy
@@ -34,11 +38,13 @@ class PretrainedModelError(FileNotFoundError):
 
 @dataclass
 class PretrainedModels:
-    """The frozen parts of PTGM; `prior` is None when the run uses no goal prior."""
+    """The frozen parts of PTGM; `prior` is None when the run uses no goal prior, `clip_model`
+    (the MineDojo tasks' shaping-reward model) None for a Crafter task."""
 
     low_level: EmbedConditionedPolicy
     codebook: Codebook
     prior: VPTPolicy | None
+    clip_model: ClipRewardModel | None = None
 
 
 def require_file(path: Path, what: str) -> Path:
@@ -51,7 +57,8 @@ def require_file(path: Path, what: str) -> Path:
         raise PretrainedModelError(
             f"{what} not found: {path}. The Crafter models ship in {SHIPPED}/ (restore them with "
             "`git checkout downloads/crafter`) or are trained by steve1/train_goal_conditioned_"
-            "policy.sh, goal_prior/train_goal_prior.sh and goal_prior.generate_codebook."
+            "policy.sh, goal_prior/train_goal_prior.sh and goal_prior.generate_codebook; the "
+            'Minecraft ones by the *_minecraft.sh versions of these scripts (README, "Minecraft").'
         )
     return path
 
@@ -63,8 +70,17 @@ def load_pretrained(
     prior_model: Path | None = None,
     prior_weights: Path | None = None,
     device: str | torch.device = "cpu",
+    mineclip: Path | None = None,
 ) -> PretrainedModels:
-    """Load and cross-check the low level, the codebook and (when given) the goal prior."""
+    """Load and cross-check the low level, the codebook and (when given) the goal prior.
+
+    :param mineclip: MineCLIP checkpoint for a MineDojo task's shaping reward (None for Crafter);
+        a missing official file names the `downloads.sh` line that fetches it.
+    """
+    clip_model = None
+    if mineclip is not None:
+        clip_model = MineCLIPShaping.load(mineclip, device)
+        clip_model.model.requires_grad_(False)
     codebook = load_codebook(require_file(codebook_path, "codebook"))
     low_level = load_policy(
         require_file(in_model, "low-level .model"),
@@ -93,4 +109,4 @@ def load_pretrained(
     for model in (low_level, prior):
         if model is not None:
             model.requires_grad_(False)
-    return PretrainedModels(low_level, codebook, prior)
+    return PretrainedModels(low_level, codebook, prior, clip_model)

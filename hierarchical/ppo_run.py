@@ -61,7 +61,10 @@ def trainable_of(config: dict[str, Any]) -> Any:
 
 
 def load_models(config: dict[str, Any], device: torch.device) -> PretrainedModels:
+    """The run's frozen models, MineCLIP included for a Minecraft task (loaded once, shared by
+    the training and evaluation envs)."""
     use_prior = bool(config["goal_prior"])
+    mineclip = config.get("mineclip_path")
     return load_pretrained(
         Path(config["in_model"]),
         Path(config["in_weights"]),
@@ -69,6 +72,7 @@ def load_models(config: dict[str, Any], device: torch.device) -> PretrainedModel
         Path(config["prior_model"]) if use_prior else None,
         Path(config["prior_weights"]) if use_prior else None,
         device=device,
+        mineclip=Path(mineclip) if mineclip else None,
     )
 
 

@@ -62,13 +62,17 @@ WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
         "eval_episodes": 200,
         "gif_every": 50,
     },
+    # Upstream's defaults: STEVE-1's low level (downloads.sh), VPT's trunk; the prior and the
+    # codebook where goal_prior/train_goal_prior_minecraft.sh and the README's codebook command
+    # write them; MineCLIP for the tasks' shaping reward.
     "minecraft": {
         "in_model": "downloads/2x.model",
         "in_weights": "downloads/steve1/steve1.weights",
         "weights": "downloads/rl-from-foundation-2x.weights",
-        "prior_model": "downloads/2x.model",
+        "prior_model": "results/goal_prior/weights/trained_with_script.model",
         "prior_weights": "results/goal_prior/weights/trained_with_script_best.weights",
-        "codebook": "downloads/centers.pkl",
+        "codebook": "downloads/codebook/tsne_n100_s1/codebook.npz",
+        "mineclip_path": "downloads/mineclip_attn.pth",
         "cond_scale": 7.0,
         "low_level_steps": 100,
         "kl_reward": 0.05,
@@ -126,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--prior_model", default=None, help="goal-prior .model")
     add("--prior_weights", default=None, help="goal-prior .weights")
     add("--codebook", default=None, help="codebook .npz (or upstream centers.pkl)")
+    add(
+        "--mineclip_path",
+        default=None,
+        help="MineCLIP attn checkpoint of a Minecraft task's shaping reward (Minecraft only)",
+    )
     add("--trainable", default=None, help="'heads' (upstream), 'all', or comma-separated prefixes")
     add("--num_envs", type=int, default=None)
     add("--max_env_steps", type=int, default=0, help="stop at this many env steps (0: no limit)")
@@ -149,6 +158,10 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     if config["initialize_with_prior"] is None:
         config["initialize_with_prior"] = False
     config["world"] = world
+    if world == "crafter" and config.get("mineclip_path") is not None:
+        raise RunConfigError(
+            f"--mineclip_path applies to Minecraft tasks; {args.config!r} is Crafter"
+        )
     if config["name"] is None:
         config["name"] = f"ppo_highlevel_{args.config}_s{args.seed}"
     if not config["goal_prior"]:

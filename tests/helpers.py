@@ -50,3 +50,16 @@ def read_reference(name: str) -> tuple[dict[str, str], list[tuple[str, list[int]
             assert dtype == "float32"
             entries.append((key, json.loads(shape)))
     return header, entries
+
+
+SMALL_BPE_MERGES = ("c u", "cu t</w>", "t r", "e e</w>", "tr ee</w>")
+
+
+def write_small_bpe_vocab(path: Path) -> Path:
+    """A CLIP-format BPE merge file with five merges (ids up to 518), enough for "cut a tree"."""
+    import gzip
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(["#version: 0.2", *SMALL_BPE_MERGES]) + "\n")
+    return path

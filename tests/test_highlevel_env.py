@@ -16,13 +16,16 @@ from VPT.presets import get_preset
 N_CODES, DIM = 5, 6
 
 
-def tiny_models(seed=0):
+def tiny_models(seed=0, action_space=17, img_size=64, dim=DIM, n_codes=N_CODES):
+    """Tiny low level, prior and codebook; Crafter's by default (Minecraft: the VPT action space,
+    128x128 frames, `dim` = MineCLIP's embedding size)."""
     torch.manual_seed(seed)
     p = get_preset("tiny")
-    low = EmbedConditionedPolicy(p.policy_kwargs, 17, p.pi_head_kwargs, goal_dim=DIM).eval()
-    prior = VPTPolicy(p.policy_kwargs, N_CODES, p.pi_head_kwargs).eval()
-    codes = np.random.default_rng(seed).normal(size=(N_CODES, DIM)).astype(np.float32)
-    return PretrainedModels(low, Codebook(codes), prior)
+    p.policy_kwargs["img_shape"] = [img_size, img_size, 3]
+    low = EmbedConditionedPolicy(p.policy_kwargs, action_space, p.pi_head_kwargs, goal_dim=dim)
+    prior = VPTPolicy(p.policy_kwargs, n_codes, p.pi_head_kwargs).eval()
+    codes = np.random.default_rng(seed).normal(size=(n_codes, dim)).astype(np.float32)
+    return PretrainedModels(low.eval(), Codebook(codes), prior)
 
 
 def make_env(n_envs=2, max_steps=7, low_level_steps=3, **kw):

@@ -7,9 +7,11 @@ state dict; the real `attn.pth` is not available here).
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -22,6 +24,7 @@ from steve1.goal_encoders.mineclip import (
     MineCLIP,
     MineCLIPCheckpointError,
     MineCLIPConfig,
+    MineCLIPShaping,
     StateDictMismatchError,
     file_md5,
     load_mineclip,
@@ -31,7 +34,8 @@ from steve1.goal_encoders.mineclip import (
     save_mineclip,
 )
 from steve1.goal_encoders.mineclip import tokenizer as tokenizer_module
-from tests.helpers import read_reference
+from tasks.minedojo import ClipRewardModel
+from tests.helpers import read_reference, write_small_bpe_vocab
 
 TINY = MineCLIPConfig.tiny()
 
@@ -333,3 +337,39 @@ def test_objects_are_unpickled_only_after_the_md5_check(tiny_model: MineCLIP, tm
     with pytest.raises(MineCLIPCheckpointError, match="not unpickled"):
         load_mineclip(path, config=TINY, check_md5=False)
     load_mineclip(path, config=TINY, md5=file_md5(path))
+
+
+# --- the shaping-reward adapter ----------------------------------------------------------------
+
+
+def test_shaping_adapter_scores_windows_as_the_model(tmp_path) -> None:
+    """`MineCLIPShaping` (numpy in, numpy out) gives the model's own features and reward logits,
+    encodes each prompt list once, and refuses frames at another resolution."""
+    vocab = write_small_bpe_vocab(tmp_path / "bpe.txt.gz")
+    torch.manual_seed(3)
+    model = MineCLIP(dataclasses.replace(TINY, vocab_size=520)).eval()
+    adapter = MineCLIPShaping(model, vocab)
+    assert isinstance(adapter, ClipRewardModel)
+    frames = random_frames(1, 16, seed=4)
+    features = np.stack([adapter.image_features(f.numpy()) for f in frames[0]])
+    assert features.shape == (16, TINY.embed_dim) and features.dtype == np.float32
+    prompts = ["cut a tree", "tree"]
+    logits = adapter.prompt_logits(features, prompts)
+    with torch.no_grad():
+        tokens = ClipTokenizer(vocab)(prompts, TINY.context_length)
+        expected = model.reward_logits(model.encode_video(frames), model.encode_text(tokens))[0]
+    np.testing.assert_allclose(logits, expected.numpy(), rtol=1e-5, atol=1e-5)
+    calls = []
+    encode = model.encode_text
+    model.encode_text = lambda tokens: calls.append(tokens) or encode(tokens)
+    adapter.prompt_logits(features, prompts)
+    assert calls == []  # cached
+    with pytest.raises(ValueError, match="shape"):
+        adapter.image_features(np.zeros((3, 160, 256), np.uint8))
+
+
+def test_shaping_adapter_without_vocabulary_names_downloads_sh(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(tokenizer_module, "_REPO_ROOT", tmp_path)
+    monkeypatch.setattr(tokenizer_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match=r"downloads\.sh:\d+: entry bpe_simple_vocab"):
+        MineCLIPShaping(MineCLIP(TINY))

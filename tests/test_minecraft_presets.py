@@ -97,6 +97,22 @@ def test_high_level_minecraft_defaults(task: str) -> None:
         "in_model": "downloads/2x.model",
         "in_weights": "downloads/steve1/steve1.weights",
         "weights": "downloads/rl-from-foundation-2x.weights",
+        "prior_model": "results/goal_prior/weights/trained_with_script.model",
         "prior_weights": "results/goal_prior/weights/trained_with_script_best.weights",
+        "codebook": "downloads/codebook/tsne_n100_s1/codebook.npz",
+        "mineclip_path": "downloads/mineclip_attn.pth",
     }
     assert {k: config[k] for k in expected} == expected
+
+
+def test_high_level_minecraft_defaults_are_what_the_stages_write() -> None:
+    """The prior and codebook defaults are the files of goal_prior/train_goal_prior_minecraft.sh
+    (its `.model` next to its `_best` weights, and the codebook it was trained on)."""
+    config = resolve(build_parser().parse_args(["--config", "log_plains"]))
+    prior = goal_prior.train.parse_args(
+        script_args("goal_prior/train_goal_prior_minecraft.sh", "goal_prior.train")
+    )
+    out = prior.out_weights
+    assert Path(config["prior_model"]) == out.with_suffix(".model")
+    assert Path(config["prior_weights"]) == out.with_name(f"{out.stem}_best{out.suffix}")
+    assert config["codebook"] == prior.codebook_path

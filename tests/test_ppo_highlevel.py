@@ -13,8 +13,11 @@ from VPT.checkpoint import save_policy
 
 @pytest.fixture(scope="module")
 def model_args(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    models = tiny_models()
+    return save_models(tiny_models(), tmp_path_factory.mktemp("models"))
+
+
+def save_models(models, d):
+    """Write the models' files into `d`; returns the ppo_highlevel.py flags that name them."""
     save_policy(models.low_level, d / "ll.model", d / "ll.weights")
     save_policy(models.prior, d / "p.model", d / "p.weights")
     models.codebook.save(d / "cb.npz")

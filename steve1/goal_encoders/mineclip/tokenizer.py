@@ -1,8 +1,9 @@
 """CLIP's byte-level BPE tokenizer, for MineCLIP prompts.
 
 It needs CLIP's merge list `bpe_simple_vocab_16e6.txt.gz` (1.3 MB), which this repository does not
-ship and this code does not download. `find_bpe_vocab` looks for it at an explicit path, in
-`downloads/`, and inside an installed `open_clip_torch` or OpenAI `clip` package (both ship it).
+ship and this code does not download (`bash downloads.sh` does). `find_bpe_vocab` looks for it
+at an explicit path, in `downloads/`, and inside an installed `open_clip_torch` or OpenAI `clip`
+package (both ship it).
 
 Token layout (MineCLIP's): `<|startoftext|>`, at most context_length - 2 text tokens,
 `<|endoftext|>`, then zeros. Vocabulary: the 256 byte symbols, the same with the end-of-word mark
@@ -22,6 +23,8 @@ import re
 from pathlib import Path
 
 import torch
+
+from VPT.downloads import download_hint
 
 VOCAB_NAME = "bpe_simple_vocab_16e6.txt.gz"
 CLIP_MERGES = 49408 - 256 * 2 - 2
@@ -49,11 +52,12 @@ def find_bpe_vocab(path: str | os.PathLike | None = None) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
+    official = download_hint(f"downloads/{VOCAB_NAME}") or ""
     raise FileNotFoundError(
         f"MineCLIP text encoding needs CLIP's BPE vocabulary {VOCAB_NAME}, which is not available "
         f"offline here. Looked in: {', '.join(str(c) for c in candidates)}. Put the file in "
         "downloads/, pass vocab_path=..., or `pip install open_clip_torch` (it ships the file). "
-        "Video embeddings need no vocabulary."
+        f"Video embeddings need no vocabulary. {official}".rstrip()
     )
 
 
