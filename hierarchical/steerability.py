@@ -13,7 +13,8 @@ a rollout continues after any event and ends at death or the step limit. An even
 counter rising. The code for a target event is chosen on these rollouts among the codes whose
 source window contains the event, then re-measured on fresh seeds (`seed + 50000 + i`): the
 reported rate is that held-out one, and the margin is it minus the mean rate of the event under
-the other codes.
+the other codes. `--candidates_only` runs only the codes whose window holds one of the protocol's
+target events (a quick comparison of codebooks): it reports their rates, but no margins.
 """
 
 from __future__ import annotations
@@ -121,8 +122,13 @@ def evaluate(
     seed: int,
     cond_scale: float,
     protocols: list[str] | None = None,
+    candidates_only: bool = False,
 ) -> dict:
-    """The code x event table per protocol, the baselines, and the target codes' held-out rates."""
+    """The code x event table per protocol, the baselines, and the target codes' held-out rates.
+
+    :param candidates_only: run only the codes whose window holds a target event of the protocol;
+        margins (which need every other code) are then left out.
+    """
     seeds = list(range(seed, seed + rollouts))
     rng = np.random.default_rng(seed)
     zero = np.zeros((rollouts, codebook.dim), np.float32)
@@ -134,8 +140,11 @@ def evaluate(
         task, targets = PROTOCOLS[protocol]
         starts = start_states(task, steps, seeds)
         table: dict[str, Rollouts] = {}
+        codes = range(codebook.N)
+        if candidates_only:
+            codes = [k for k in codes if set(per_code_events[k]) & set(targets)]
         conditions = [("uncond", zero), ("random_code", random_goals)] + [
-            (f"code_{k}", np.repeat(codebook.get_code(k), rollouts, 0)) for k in range(codebook.N)
+            (f"code_{k}", np.repeat(codebook.get_code(k), rollouts, 0)) for k in codes
         ]
         for name, goals in tqdm(conditions, desc=protocol, disable=not sys.stderr.isatty()):
             table[name] = run_condition(policy, starts, goals, steps, cond_scale, seed)
@@ -178,23 +187,31 @@ def _target(
     if not candidates:
         return {"protocol": protocol, "code": None, "note": "no code has this event"}
     best = max(candidates, key=lambda k: table[f"code_{k}"].rate(event))
+    selection = {k: table[f"code_{k}"].rate(event) for k in candidates}
     held_seeds = list(range(seed + HELD_OUT, seed + HELD_OUT + rollouts))
     goals = np.repeat(codebook.get_code(best), rollouts, 0)
     starts = start_states(task, steps, held_seeds)
     held = run_condition(policy, starts, goals, steps, cond_scale, seed).rate(event)
-    others = [table[f"code_{k}"].rate(event) for k in range(codebook.N) if k != best]
-    return {
+    result = {
         "protocol": protocol,
         "code": best,
         "candidates": candidates,
-        "selection_rate": table[f"code_{best}"].rate(event),
+        "candidate_rates": selection,
+        "selection_rate": selection[best],
         "held_out_rate": held,
-        "other_codes_mean": float(np.mean(others)),
-        "margin": held - float(np.mean(others)),
         "uncond": table["uncond"].rate(event),
         "random_code": table["random_code"].rate(event),
         "target": TARGETS[event],
-        "passes": held >= TARGETS[event] and held - float(np.mean(others)) >= MARGIN,
+    }
+    if not all(f"code_{k}" in table for k in range(codebook.N)):  # --candidates_only
+        return result | {"other_codes_mean": None, "margin": None, "passes": None}
+    others = float(
+        np.mean([table[f"code_{k}"].rate(event) for k in range(codebook.N) if k != best])
+    )
+    return result | {
+        "other_codes_mean": others,
+        "margin": held - others,
+        "passes": held >= TARGETS[event] and held - others >= MARGIN,
     }
 
 
@@ -211,11 +228,22 @@ def print_report(report: dict) -> None:
                 f"| {event} | {t['protocol']} | none | - | {TARGETS[event]} | - | - | - | - | no |"
             )
             continue
+        if t["margin"] is None:
+            others, margin, passes = "-", "-", "-"
+        else:
+            others, margin = f"{t['other_codes_mean']:.2f}", f"{t['margin']:+.2f}"
+            passes = "yes" if t["passes"] else "no"
         print(
             f"| {event} | {t['protocol']} | {t['code']} | {t['held_out_rate']:.2f} | "
-            f"{t['target']} | {t['other_codes_mean']:.2f} | {t['margin']:+.2f} | "
-            f"{t['uncond']:.2f} | {t['random_code']:.2f} | {'yes' if t['passes'] else 'no'} |"
+            f"{t['target']} | {others} | {margin} | {t['uncond']:.2f} | {t['random_code']:.2f} | "
+            f"{passes} |"
         )
+    for event, t in report["targets"].items():
+        if t["code"] is not None:
+            rates = sorted(t["candidate_rates"].items(), key=lambda kv: -kv[1])
+            print(
+                f"{event} candidates (code: rate): " + ", ".join(f"{k}: {r:.2f}" for k, r in rates)
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -234,6 +262,11 @@ def main(argv: list[str] | None = None) -> None:
         default=list(PROTOCOLS),
         help="start protocols to run (split them over processes to use more cores)",
     )
+    parser.add_argument(
+        "--candidates_only",
+        action="store_true",
+        help="run only the codes whose window holds a target event (rates, no margins)",
+    )
     parser.add_argument("--output", type=Path, default=Path("results/steerability.json"))
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
@@ -249,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         args.cond_scale,
         args.protocols,
+        args.candidates_only,
     )
     report["args"] = {k: str(v) for k, v in vars(args).items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)

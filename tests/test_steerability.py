@@ -26,3 +26,20 @@ def test_tiny_run_reports_targets_and_table():
     table = report["protocols"]["pickaxe"]
     assert {"uncond", "random_code", "code_0", "code_2"} <= set(table)
     assert 0.0 <= table["code_1"]["events"]["collect_stone"] <= 1.0
+
+
+def test_candidates_only_runs_the_target_codes_and_leaves_out_margins():
+    torch.manual_seed(0)
+    p = get_preset("tiny")
+    policy = EmbedConditionedPolicy(p.policy_kwargs, 17, p.pi_head_kwargs, goal_dim=EMBED_DIM)
+    codes = np.zeros((3, EMBED_DIM), np.float32)
+    codes[0, feature_names().index("event:collect_wood")] = 1
+    codes[2, feature_names().index("event:collect_stone")] = 1
+    report = evaluate(
+        policy, Codebook(codes=codes), 2, 3, 7, 1.0, ["fresh", "pickaxe"], candidates_only=True
+    )
+    assert set(report["protocols"]["fresh"]) == {"uncond", "random_code", "code_0"}
+    assert set(report["protocols"]["pickaxe"]) == {"uncond", "random_code", "code_2"}
+    wood = report["targets"]["collect_wood"]
+    assert wood["code"] == 0 and wood["margin"] is None and wood["passes"] is None
+    assert set(wood["candidate_rates"]) == {0}
