@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
-        "ppo_flags", nargs="*", help="extra ppo_highlevel.py flags after --, e.g. -- --no-goal_prior"
+        "ppo_flags",
+        nargs="*",
+        help="extra ppo_highlevel.py flags after --, e.g. -- --no-goal_prior",
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.num_threads)

@@ -4,15 +4,22 @@ The counterpart of MineCLIP's video embedding. It is computed from the privilege
 stored with every play episode (`steve1.data.generation.crafter_state`), so a new version can be
 applied to old data without replaying it (`python -m steve1.goal_encoders.reembed`).
 
-Version 1, for the window of frames t-15..t (row t of the episode's `embeds.npy`), 77 numbers:
+Version 2, for the window of frames t-15..t (row t of the episode's `embeds.npy`), 75 numbers:
     events     22  1 if the achievement's counter rose within the window (collect_wood, ...)
     inventory  16  change of each item over the window, clip(delta, -2, 2) / 2 (health, wood, ...)
     view       17  sqrt(share of the 9x7 visible cells) per material/creature in frame t
     facing     18  one-hot of the material/creature in front of the player in frame t
-    motion      3  net displacement over the window (x, y) / 8 clipped to [-1, 1]; share of steps moved
+    motion      1  share of the window's steps in which the player moved
     sleep       1  share of the window's frames spent asleep
 Favouring what happens over absolute state is deliberate: a version with the absolute inventory let
 a low-level policy ignore its goal (shared/reference/crafter_feasibility.md).
+
+Version 1 also held the window's net displacement (dx, dy). A hindsight goal's displacement tells
+the policy in which direction the goal lies, so the v1 low level learned to walk in its goal's
+direction rather than to find what the goal shows; a code, one real window, then sends the player
+the way that window went, wherever the trees or water of a new world are. Measured on the v1 low
+level: its wood, drink and stone codes lose most of their effect when only their dx, dy are zeroed
+(stone 0.58 -> 0.06; README, "Goal content"). Version 2 drops the direction.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from steve1.data.episode_storage import EMBED_OFFSET
 from steve1.data.generation.crafter_state import ACHIEVEMENTS, ITEMS, N_SEMANTIC
 
 NAME = "crafter-window"
-VERSION = 1
+VERSION = 2
 WINDOW = EMBED_OFFSET + 1
 _PLAYER_ID = 13
 VIEW_IDS = tuple(i for i in range(1, N_SEMANTIC) if i != _PLAYER_ID)
@@ -41,7 +48,7 @@ def feature_names() -> list[str]:
         + [f"inventory:{i}" for i in ITEMS]
         + [f"view:{_SEMANTIC_NAMES[i]}" for i in VIEW_IDS]
         + [f"facing:{_SEMANTIC_NAMES[i]}" for i in FACING_IDS]
-        + ["motion:dx", "motion:dy", "motion:moved", "sleep"]
+        + ["motion:moved", "sleep"]
     )
 
 
@@ -100,9 +107,8 @@ def _facing(local_view: np.ndarray, facing: np.ndarray) -> np.ndarray:
 
 
 def _motion(pos: np.ndarray) -> np.ndarray:
-    displacement = np.clip(_delta(pos) / 8, -1, 1)
     moved = np.concatenate([[0.0], np.any(pos[1:] != pos[:-1], axis=1).astype(np.float32)])
-    return np.concatenate([displacement, _window_sum(moved)[:, None] / EMBED_OFFSET], axis=1)
+    return _window_sum(moved)[:, None] / EMBED_OFFSET
 
 
 def _window_sum(x: np.ndarray) -> np.ndarray:
