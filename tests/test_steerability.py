@@ -10,11 +10,16 @@ from steve1.goal_encoders.crafter import EMBED_DIM, feature_names
 from VPT.presets import get_preset
 
 
-def test_tiny_run_reports_targets_and_table():
+def tiny_policy_and_codes() -> tuple[EmbedConditionedPolicy, np.ndarray]:
+    """A seeded tiny low level and three empty codes to fill."""
     torch.manual_seed(0)
     p = get_preset("tiny")
     policy = EmbedConditionedPolicy(p.policy_kwargs, 17, p.pi_head_kwargs, goal_dim=EMBED_DIM)
-    codes = np.zeros((3, EMBED_DIM), np.float32)
+    return policy, np.zeros((3, EMBED_DIM), np.float32)
+
+
+def test_tiny_run_reports_targets_and_table():
+    policy, codes = tiny_policy_and_codes()
     codes[0, feature_names().index("event:collect_wood")] = 1
     codes[1, feature_names().index("event:collect_stone")] = 1
     book = Codebook(codes=codes)
@@ -29,10 +34,7 @@ def test_tiny_run_reports_targets_and_table():
 
 
 def test_candidates_only_runs_the_target_codes_and_leaves_out_margins():
-    torch.manual_seed(0)
-    p = get_preset("tiny")
-    policy = EmbedConditionedPolicy(p.policy_kwargs, 17, p.pi_head_kwargs, goal_dim=EMBED_DIM)
-    codes = np.zeros((3, EMBED_DIM), np.float32)
+    policy, codes = tiny_policy_and_codes()
     codes[0, feature_names().index("event:collect_wood")] = 1
     codes[2, feature_names().index("event:collect_stone")] = 1
     report = evaluate(
