@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from goal_prior.codebook import load_codebook
-from goal_prior.prior_objective import LABEL_SPACES, GoalPriorObjective, nearest_codes
+from goal_prior.prior_objective import LABEL_SPACES, code_labeller
 from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks
 from steve1.data.sampling.sampling_files import read_sampling
 
@@ -36,14 +36,12 @@ def validation_labels(
     data = HindsightGoalChunks(
         EpisodeCache.from_paths(read_sampling(sampling_dir, sampling, "val")), *goals
     )
-    objective = GoalPriorObjective(None, codebook, label_space)  # type: ignore[arg-type]
+    label = code_labeller(codebook, label_space)
     rng = np.random.default_rng(seed + 1)  # the trainer's validation seed
     labels = []
     for i in range(len(data)):
         chunk = data.get(i, rng)
-        space_goals = objective.space(chunk.goals[None])
-        chunk_labels = nearest_codes(space_goals, objective.codes)[0]
-        labels.append(chunk_labels[chunk.loss_mask.astype(bool)])
+        labels.append(label(chunk.goals)[chunk.loss_mask.astype(bool)])
     return np.concatenate(labels)
 
 

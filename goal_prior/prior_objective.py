@@ -38,15 +38,11 @@ class GoalPriorObjective:
     obs_keys = ("img",)
 
     def __init__(self, model: VPTPolicy, codebook: Codebook, label_space: str = "raw") -> None:
-        if label_space not in LABEL_SPACES:
-            raise ValueError(f"label_space must be one of {LABEL_SPACES}, got {label_space!r}")
         self.model, self.codebook = model, codebook
-        self.space = codebook.clustering_space if label_space == "clustering" else _identity
-        self.codes = self.space(codebook.codes.astype(np.float32))
+        self.labels = code_labeller(codebook, label_space)
 
     def collate(self, chunks: list[Chunk], device: torch.device) -> dict[str, Any]:
-        goals = np.stack([c.goals for c in chunks])
-        labels = nearest_codes(self.space(goals), self.codes)
+        labels = self.labels(np.stack([c.goals for c in chunks]))
         return {
             "img": torch.from_numpy(np.stack([c.frames for c in chunks])).to(device),
             "target": torch.from_numpy(labels.astype(np.int64)).to(device),
@@ -55,6 +51,17 @@ class GoalPriorObjective:
 
     def val_variants(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {"prior": lambda b: b}
+
+
+def code_labeller(
+    codebook: Codebook, label_space: str = "raw"
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The prior's labelling: hindsight goals (..., D) -> index of the nearest code (...)."""
+    if label_space not in LABEL_SPACES:
+        raise ValueError(f"label_space must be one of {LABEL_SPACES}, got {label_space!r}")
+    space = codebook.clustering_space if label_space == "clustering" else _identity
+    codes = space(codebook.codes.astype(np.float32))
+    return lambda goals: nearest_codes(space(goals), codes)
 
 
 def _identity(x: np.ndarray) -> np.ndarray:
