@@ -18,8 +18,8 @@ from goal_prior.codebook import Codebook, CodebookError, load_codebook
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from steve1.goal_encoders.mineclip.shaping import MineCLIPShaping
 from tasks.minedojo.clip_reward import ClipRewardModel
+from VPT import downloads
 from VPT.checkpoint import load_policy
-from VPT.downloads import download_hint
 from VPT.policy import VPTPolicy
 
 SHIPPED = Path("downloads/crafter")
@@ -48,19 +48,22 @@ class PretrainedModels:
 
 
 def require_file(path: Path, what: str) -> Path:
-    """`path` if it exists, else an error saying what it is and where such files come from."""
-    path = Path(path)
-    if not path.is_file():
-        official = download_hint(path)
-        if official is not None:
-            raise PretrainedModelError(f"{what} not found: {path}. {official}")
-        raise PretrainedModelError(
-            f"{what} not found: {path}. The Crafter models ship in {SHIPPED}/ (restore them with "
-            "`git checkout downloads/crafter`) or are trained by steve1/train_goal_conditioned_"
-            "policy.sh, goal_prior/train_goal_prior.sh and goal_prior.generate_codebook; the "
-            'Minecraft ones by the *_minecraft.sh versions of these scripts (README, "Minecraft").'
-        )
-    return path
+    """`path` if it exists, else an error saying what it is and where such files come from: the
+    `downloads.sh` line of an official file (`VPT.downloads`), the shipped or trained Crafter
+    models otherwise."""
+    try:
+        return downloads.require_file(path, what)
+    except downloads.MissingDownloadError as err:
+        crafter_hint = "" if downloads.download_for(path) else _CRAFTER_HINT
+        raise PretrainedModelError(f"{err}{crafter_hint}") from err
+
+
+_CRAFTER_HINT = (
+    f" The Crafter models ship in {SHIPPED}/ (restore them with `git checkout downloads/crafter`) "
+    "or are trained by steve1/train_goal_conditioned_policy.sh, goal_prior/train_goal_prior.sh "
+    "and goal_prior.generate_codebook; the Minecraft ones by the *_minecraft.sh versions of these "
+    'scripts (README, "Minecraft").'
+)
 
 
 def load_pretrained(
