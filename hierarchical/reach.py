@@ -1,0 +1,57 @@
+"""How many steps a perfect player needs to reach an event from a start: the ceiling of a rate.
+
+A steerability rate (say, drink within 50 steps) means little without the distance the world
+puts between the player and the water. `shortest_steps` is a breadth-first search over the start's
+map with Crafter's own move rule (a move turns the player and enters the cell when it is grass,
+sand or path and free of creatures) until the player faces the material, plus one `do`. It ignores
+creatures' moves, darkness and what the agent can see, so it is a lower bound on the steps any
+policy needs, and the share of starts within `n` steps is an upper bound on any policy's rate.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+# Target events that are a `do` on a material; the others (e.g. defeat_zombie) have no bound here.
+EVENT_MATERIALS = {"collect_wood": "tree", "collect_drink": "water", "collect_stone": "stone"}
+WALKABLE = ("grass", "sand", "path")
+_MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+def shortest_steps(env: Any, material: str) -> int | None:
+    """Fewest steps from the env's current state to a `do` on `material` (None: unreachable).
+
+    `env` is a task env (its `crafter` attribute is the `crafter.Env`) or a `crafter.Env`.
+    """
+    crafter_env = getattr(env, "crafter", env)
+    world, player = crafter_env._world, crafter_env._player
+    mat_map, ids = world._mat_map, world._mat_ids
+    if material not in ids:
+        raise ValueError(
+            f"unknown Crafter material {material!r}; known: {sorted(str(k) for k in ids if k)}"
+        )
+    target, walkable = ids[material], {ids[m] for m in WALKABLE}
+    # Crafter's move action always turns the player to its direction and moves it only when the
+    # cell there is free; so the search runs over (cell, facing) states, every action costing 1.
+    start = (*(int(v) for v in player.pos), *(int(v) for v in player.facing))
+    dist = {start: 0}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        x, y, fx, fy = state
+        if _material(mat_map, x + fx, y + fy) == target:
+            return dist[state] + 1  # do
+        for mx, my in _MOVES:
+            nx, ny = x + mx, y + my
+            free = _material(mat_map, nx, ny) in walkable and world[(nx, ny)][1] is None
+            nxt = (nx, ny, mx, my) if free else (x, y, mx, my)
+            if nxt not in dist:
+                dist[nxt] = dist[state] + 1
+                queue.append(nxt)
+    return None
+
+
+def _material(mat_map: Any, x: int, y: int) -> int:
+    inside = 0 <= x < mat_map.shape[0] and 0 <= y < mat_map.shape[1]
+    return int(mat_map[x, y]) if inside else -1

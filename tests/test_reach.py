@@ -1,0 +1,56 @@
+"""The shortest-path ceiling of a steerability rate, on hand-made maps."""
+
+import numpy as np
+import pytest
+
+import tasks
+from hierarchical.reach import shortest_steps
+
+
+def env_with_map(rows):
+    """A Crafter task env whose map around the player is replaced by `rows` (player at 'P')."""
+    env = tasks.make("crafter_log")
+    env.reset(seed=0)
+    world, player = env.crafter._world, env.crafter._player
+    legend = {".": "grass", "#": "lava", "T": "tree", "W": "water", "P": "grass"}
+    world._mat_map[:] = world._mat_ids["lava"]
+    for obj in list(world.objects):
+        if obj is not player:
+            world.remove(obj)
+    x0, y0 = 10, 10
+    for dy, row in enumerate(rows):
+        for dx, ch in enumerate(row):
+            world._mat_map[x0 + dx, y0 + dy] = world._mat_ids[legend[ch]]
+            if ch == "P":
+                world.move(player, (x0 + dx, y0 + dy))
+    return env, player
+
+
+def test_distance_turn_and_do():
+    env, player = env_with_map(["P..T"])
+    player.facing = (1, 0)
+    assert shortest_steps(env, "tree") == 3  # two moves to the tree's neighbour, then do
+    env, player = env_with_map(["PT"])
+    player.facing = (1, 0)
+    assert shortest_steps(env, "tree") == 1  # already facing it
+    player.facing = (0, 1)
+    assert shortest_steps(env, "tree") == 2  # turn, then do
+
+
+def test_walls_and_unreachable():
+    env, player = env_with_map(["P#T", "..."])
+    player.facing = (1, 0)
+    assert shortest_steps(env, "tree") == 5  # down, right, right, turn up (blocked), do
+    assert shortest_steps(env, "water") is None
+    with pytest.raises(ValueError, match="unknown Crafter material"):
+        shortest_steps(env, "wood")
+
+
+def test_real_starts_are_mostly_close():
+    env = tasks.make("crafter_log")
+    steps = []
+    for seed in range(5):
+        env.reset(seed=seed)
+        steps.append(shortest_steps(env, "tree"))
+    assert all(s is not None and 1 <= s < 64 for s in steps)
+    assert np.median(steps) < 30
