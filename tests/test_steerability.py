@@ -45,3 +45,5 @@ def test_candidates_only_runs_the_target_codes_and_leaves_out_margins():
     wood = report["targets"]["collect_wood"]
     assert wood["code"] == 0 and wood["margin"] is None and wood["passes"] is None
     assert set(wood["candidate_rates"]) == {0}
+    assert 0.0 <= wood["ceiling"] <= 1.0  # 3 steps: a perfect player reaches a tree from some
+    assert wood["held_out_rate"] <= 1.0
