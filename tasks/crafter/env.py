@@ -34,12 +34,22 @@ class CrafterTaskEnv(gymnasium.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, spec: CrafterTaskSpec, render_mode: str | None = None) -> None:
+    def __init__(
+        self,
+        spec: CrafterTaskSpec,
+        render_mode: str | None = None,
+        fast_render: bool = True,
+        fast_world: bool = True,
+    ) -> None:
+        """:param fast_render, fast_world: `DeterministicCrafter`'s options (identical results;
+        False runs stock Crafter's rendering, or its world generation and step)."""
         self.spec_ = spec
         self.render_mode = render_mode
         size = spec.size
         # length=None: the time limit is ours (truncated), not Crafter's `done`.
-        self.crafter = DeterministicCrafter(size=(size, size), length=None, seed=0)
+        self.crafter = DeterministicCrafter(
+            size=(size, size), length=None, seed=0, fast_render=fast_render, fast_world=fast_world
+        )
         self.observation_space = gymnasium.spaces.Dict(
             {"pov": gymnasium.spaces.Box(0, 255, (size, size, 3), np.uint8)}
         )
