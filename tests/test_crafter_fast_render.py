@@ -128,3 +128,12 @@ def test_pillow_mismatch_falls_back_to_stock(monkeypatch, env):
     with pytest.warns(UserWarning, match="colour enhance differs"):
         assert not renderer.supports()
     assert np.array_equal(renderer(), crafter.Env.render(env))
+
+
+def test_stock_crafter_on_request(monkeypatch):
+    import tasks
+
+    assert tasks.make("crafter_log").crafter._fast_render is not None  # the default
+    monkeypatch.setenv("PTGM_STOCK_CRAFTER", "1")
+    stock = tasks.make("crafter_log")
+    assert stock.crafter._fast_render is None and not stock.crafter._fast_world

@@ -8,10 +8,16 @@ Actions: `Discrete(17)` in Crafter's order. Reward: 1.0 on the step the target i
 Seeding: `reset(seed=s)` makes Crafter generate world `hash((s, 1))`, so the same seed and actions
 replay the same rollout (stock Crafter does not; see `tasks.crafter.world`); later resets without a
 seed continue a deterministic sequence of worlds.
+
+Rendering, world generation and the step run on the project's fast paths
+(`tasks.crafter.fast_render`, `fast_worldgen`), byte-identical to stock Crafter and several times
+faster; `PTGM_STOCK_CRAFTER=1` in the environment (or `fast_render=False, fast_world=False`) runs
+stock Crafter's own code.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import crafter
@@ -26,6 +32,7 @@ N_ACTIONS = len(crafter.constants.actions)
 ACTION_NAMES: tuple[str, ...] = tuple(crafter.constants.actions)
 # The visible world around the player: 9 columns x 7 rows (two more rows show the inventory).
 VIEW_HALF_WIDTH, VIEW_HALF_HEIGHT = 4, 3
+STOCK_ENV_VAR = "PTGM_STOCK_CRAFTER"
 _SPAWN_ON = {"zombie": ("grass",), "cow": ("grass",), "skeleton": ("path",)}
 
 
@@ -38,11 +45,16 @@ class CrafterTaskEnv(gymnasium.Env):
         self,
         spec: CrafterTaskSpec,
         render_mode: str | None = None,
-        fast_render: bool = True,
-        fast_world: bool = True,
+        fast_render: bool | None = None,
+        fast_world: bool | None = None,
     ) -> None:
         """:param fast_render, fast_world: `DeterministicCrafter`'s options (identical results;
-        False runs stock Crafter's rendering, or its world generation and step)."""
+        False runs stock Crafter's rendering, or its world generation and step). Unset, both are
+        on unless the environment variable `PTGM_STOCK_CRAFTER=1` asks for stock Crafter (for
+        any script, without a flag)."""
+        stock = os.environ.get(STOCK_ENV_VAR, "0") not in ("", "0")
+        fast_render = not stock if fast_render is None else fast_render
+        fast_world = not stock if fast_world is None else fast_world
         self.spec_ = spec
         self.render_mode = render_mode
         size = spec.size
