@@ -49,6 +49,7 @@ METHODS: dict[str, list[str]] = {
     "random_codes": ["-m", "hierarchical.code_baselines", "--method", "random_codes"],
 }
 NO_TRAINING = ("fixed_code", "random_codes")
+TARGET_STEPS = 100_000  # PTGM runs are also evaluated here (ppo_highlevel.py --eval_at)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
     panels: dict[str, dict[str, np.ndarray]] = {}
     grids = {task: np.linspace(0, BUDGETS[task], points + 1)[1:] for task in tasks}
     lines = [
-        "| task | method | runs | final success (eval, mean ± s.d.) | steps to 50% | steps to 80% |",
-        "|---|---|---|---|---|---|",
+        "| task | method | runs | final success (eval, mean ± s.d.) | at 100k steps (eval) | "
+        "steps to 50% | steps to 80% |",
+        "|---|---|---|---|---|---|---|",
     ]
     csv_rows = []
     for task in tasks:
@@ -127,6 +129,11 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
                 continue
             evals = [r / "eval.json" for r in runs if (r / "eval.json").exists()]
             finals = [json.loads(e.read_text())["success_rate"] for e in evals]
+            at_100k = [
+                json.loads(p.read_text())["success_rate"]
+                for r in runs
+                if (p := r / f"eval_at_{TARGET_STEPS}.json").exists()
+            ]
             curves = [run_curve(r) for r in runs if (r / "stats.csv").exists()]
             reach = {
                 level: [steps_to_reach(steps, rates, level) for steps, rates in curves]
@@ -136,9 +143,9 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
                 panels[task][method] = np.tile(np.array(finals)[:, None], (1, len(grid)))
             elif curves:
                 panels[task][method] = method_band(curves, grid)
-            final = f"{np.mean(finals):.2f} ± {np.std(finals):.2f}" if finals else "-"
             lines.append(
-                f"| {task} | {method} | {len(runs)} | {final} | {_reach(reach[0.5], method)} | "
+                f"| {task} | {method} | {len(runs)} | {_mean_sd(finals)} | {_mean_sd(at_100k)} | "
+                f"{_reach(reach[0.5], method)} | "
                 f"{_reach(reach[0.8], method)} |"
             )
             if method in panels[task]:
@@ -154,11 +161,17 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
         plot_panels(filled, {t: grids[t] for t in filled}, out / "curves.png")
     write_csv_atomic(out / "curves.csv", csv_rows, ("task", "method", "env_steps", "success"))
     note = (
-        "\nFinal success: evaluation of the final policy on held-out seeds (eval.json). Steps to "
+        "\nFinal success: evaluation of the final policy on held-out seeds (eval.json). At 100k "
+        "steps: the same evaluation when training passed 100,000 environment steps "
+        "(eval_at_100000.json; PTGM runs, the issue's target point). Steps to "
         "50% / 80%: first environment step at which the success rate over the last 100 training "
         "episodes reaches the level, median over seeds that reach it (k/n: how many do).\n"
     )
     return atomic_write_text(out / "results.md", "\n".join(lines) + "\n" + note)
+
+
+def _mean_sd(values: list[float]) -> str:
+    return f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-"
 
 
 def _reach(values: list[float], method: str) -> str:

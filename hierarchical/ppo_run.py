@@ -3,7 +3,8 @@
 `ppo_highlevel.py` parses flags and calls `train_high_level`. The run directory holds
 `config.yaml`, `meta.json`, `stats.csv` (one row per PPO iteration), `tb/` (TensorBoard),
 `checkpoints/timestep_<n>.pt` (atomic; the latest two kept), `gifs/iter_<k>.gif` (env 0 with the
-code it follows), and at the end `eval.json` (held-out seeds) and `curve.png`.
+code it follows), `eval_at_<n>.json` (held-out seeds, at the first iteration boundary at or after
+`n` env steps for each `--eval_at n`) and at the end `eval.json` and `curve.png`.
 """
 
 from __future__ import annotations
@@ -116,10 +117,16 @@ class RunCallback(BaseCallback):
     """Checkpoints, GIFs, progress lines and the env-step budget of a run."""
 
     def __init__(
-        self, run_dir: Path, env: HighLevelVecEnv, config: dict[str, Any], stats: StatsCallback
+        self,
+        run_dir: Path,
+        env: HighLevelVecEnv,
+        config: dict[str, Any],
+        stats: StatsCallback,
+        models: PretrainedModels,
     ) -> None:
         super().__init__()
         self.run_dir, self.env, self.config, self.stats = run_dir, env, config, stats
+        self.models = models
         self.budget = int(config.get("max_env_steps") or 0)
         self.gif_every = int(config.get("gif_every") or 0)
         self.checkpoint_every = int(config.get("checkpoint_every") or 10)
@@ -132,11 +139,23 @@ class RunCallback(BaseCallback):
         # The budget is checked between rollouts, so every rollout is trained on; SB3 can only
         # stop from a step, so the first step of the next rollout stops the run.
         self.stop = bool(self.budget and self.env.total_low_level_steps >= self.budget)
+        self._evaluate_milestones()
         if self.gif_every and self._iteration() % self.gif_every == 0 and not self.stop:
             self.env.start_recording()
 
     def _on_step(self) -> bool:
         return not self.stop
+
+    def _evaluate_milestones(self) -> None:
+        if self.stop or not int(self.config.get("eval_episodes") or 0):
+            return  # the final evaluation (`finish`) also stands for milestones it passed
+        steps = self.env.total_low_level_steps
+        for path in milestone_paths(self.config, self.run_dir, steps):
+            with torch.random.fork_rng():  # training's random stream stays as without it
+                result = evaluate_policy(self.config, self.models, self.model)
+            report = result.as_dict() | {"env_steps": steps, "eval_seed": EVAL_SEED}
+            atomic_write_text(path, json.dumps(report, indent=1))
+            print(f"[eval at {steps:,} env steps] {self.config['config']}: {result}", flush=True)
 
     def _on_rollout_end(self) -> None:
         frames = self.env.stop_recording()
@@ -182,7 +201,7 @@ def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             flush=True,
         )
     stats = StatsCallback(stats_path, lambda: env.total_low_level_steps, rows)
-    callback = RunCallback(run_dir, env, config, stats)
+    callback = RunCallback(run_dir, env, config, stats, models)
     total = int(config["steps"])
     budget = int(config.get("max_env_steps") or 0)
     if model.num_timesteps < total and not (budget and env.total_low_level_steps >= budget):
@@ -195,6 +214,23 @@ def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return finish(config, run_dir, model, models, env.total_low_level_steps)
 
 
+def milestone_paths(config: dict[str, Any], run_dir: Path, env_steps: int) -> list[Path]:
+    """`eval_at_<n>.json` of each `--eval_at n` that `env_steps` has reached and that is not
+    written yet."""
+    paths = [run_dir / f"eval_at_{int(n)}.json" for n in config.get("eval_at") or []]
+    reached = [int(n) <= env_steps for n in config.get("eval_at") or []]
+    return [p for p, r in zip(paths, reached, strict=True) if r and not p.exists()]
+
+
+def evaluate_policy(config: dict[str, Any], models: PretrainedModels, model: VPTPPO) -> Any:
+    """The policy's success over `eval_episodes` episodes on the held-out seeds (`EVAL_SEED`)."""
+    env = env_from_config(config, models, EVAL_SEED, prior=False)
+    try:
+        return evaluate_actor(PolicyActor(model.policy), env, int(config.get("eval_episodes") or 0))
+    finally:
+        env.close()
+
+
 def finish(
     config: dict[str, Any], run_dir: Path, model: VPTPPO, models: PretrainedModels, env_steps: int
 ) -> dict[str, Any]:
@@ -203,12 +239,13 @@ def finish(
     report = json.loads(path.read_text()) if path.exists() else {}
     episodes = int(config.get("eval_episodes") or 0)
     if episodes and report.get("env_steps") != env_steps:
-        env = env_from_config(config, models, EVAL_SEED, prior=False)
-        result = evaluate_actor(PolicyActor(model.policy), env, episodes)
-        env.close()
+        result = evaluate_policy(config, models, model)
         report = result.as_dict() | {"env_steps": env_steps, "eval_seed": EVAL_SEED}
         atomic_write_text(path, json.dumps(report, indent=1))
         print(f"[eval] {config['config']}: {result}", flush=True)
+    if report:
+        for milestone in milestone_paths(config, run_dir, env_steps):
+            atomic_write_text(milestone, json.dumps(report, indent=1))
     rows = read_stats(run_dir / "stats.csv") if (run_dir / "stats.csv").exists() else []
     if rows:
         steps, rates = smoothed_success(rows)

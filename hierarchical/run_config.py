@@ -40,6 +40,7 @@ RESUMABLE_CHANGES = (
     "num_threads",
     "load",
     "eval_episodes",
+    "eval_at",
     "gif_every",
     "checkpoint_every",
 )
@@ -59,7 +60,9 @@ WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
         "gamma": 0.999,
         "num_envs": 8,
         "trainable": "heads",
+        "max_env_steps": 100_000,
         "eval_episodes": 200,
+        "eval_at": [100_000],
         "gif_every": 50,
     },
     # Upstream's defaults: STEVE-1's low level (downloads.sh), VPT's trunk; the prior and the
@@ -84,7 +87,9 @@ WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
         "gamma": 0.999,
         "num_envs": 1,
         "trainable": "heads",
+        "max_env_steps": 0,
         "eval_episodes": 100,
+        "eval_at": [],
         "gif_every": 25,
     },
 }
@@ -137,9 +142,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--trainable", default=None, help="'heads' (upstream), 'all', or comma-separated prefixes")
     add("--num_envs", type=int, default=None)
-    add("--max_env_steps", type=int, default=0, help="stop at this many env steps (0: no limit)")
+    add(
+        "--max_env_steps",
+        type=int,
+        default=None,
+        help="stop at this many env steps (0: no limit; Crafter default 100000)",
+    )
     add("--checkpoint_every", type=int, default=10, help="PPO iterations between checkpoints")
     add("--eval_episodes", type=int, default=None, help="final evaluation episodes (0: none)")
+    add(
+        "--eval_at",
+        type=int,
+        nargs="*",
+        default=None,
+        help="also evaluate (eval_at_<n>.json) when training passes these env steps "
+        "(Crafter default: 100000, the issue's target point)",
+    )
     add("--gif_every", type=int, default=None, help="PPO iterations between GIFs (0: none)")
     add("--seed", type=int, default=0)
     add("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, ...")

@@ -28,11 +28,14 @@ def fake_run(out, task, method, seed, successes, budget=1000):
 def test_summary_table_and_curves(tmp_path, monkeypatch):
     monkeypatch.setitem(experiments.BUDGETS, "crafter_log", 1000)
     for seed in (0, 1):
-        fake_run(tmp_path, "crafter_log", "ptgm", seed, [0.2, 0.6, 0.9])
+        d = fake_run(tmp_path, "crafter_log", "ptgm", seed, [0.2, 0.6, 0.9])
+        (d / "eval_at_100000.json").write_text(json.dumps({"success_rate": 0.5 + 0.2 * seed}))
     fake_run(tmp_path, "crafter_log", "random_codes", 0, [0.1])
     table = summarize(tmp_path, ["crafter_log"], ["ptgm", "random_codes", "flat_ppo"]).read_text()
-    assert "| crafter_log | ptgm | 2 | 0.90 ± 0.00 | 666 (2/2) | 1,000 (2/2) |" in table
-    assert "| crafter_log | random_codes | 1 | 0.10 ± 0.00 | - | - |" in table
+    assert (
+        "| crafter_log | ptgm | 2 | 0.90 ± 0.00 | 0.60 ± 0.10 | 666 (2/2) | 1,000 (2/2) |" in table
+    )
+    assert "| crafter_log | random_codes | 1 | 0.10 ± 0.00 | - | - | - |" in table
     assert "flat_ppo" not in table
     assert (tmp_path / "curves.png").stat().st_size > 1000
     lines = (tmp_path / "curves.csv").read_text().splitlines()

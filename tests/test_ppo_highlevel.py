@@ -31,7 +31,8 @@ def save_models(models, d):
 def small(run_dir, *extra):
     return ["--config", "crafter_log", "--run_dir", str(run_dir), "--num_envs", "2"]  + [
         "--steps_per_iter", "4", "--batch_size", "4", "--n_epochs", "1", "--low_level_steps", "10",
-        "--eval_episodes", "2", "--gif_every", "1", "--checkpoint_every", "1", *extra,
+        "--eval_episodes", "2", "--gif_every", "1", "--checkpoint_every", "1", "--eval_at",
+        *extra,
     ]  # fmt: skip
 
 
@@ -44,9 +45,15 @@ def test_train_resume_and_evaluate(tmp_path, model_args):
     assert (run / "gifs" / "iter_1.gif").exists() and (run / "curve.png").exists()
     report = json.loads((run / "eval.json").read_text())
     assert report["episodes"] == 2 and report["env_steps"] == rows[0]["env_steps"]
-    main(small(run, "--steps", "16") + model_args)  # same command, longer: resumes
+    assert not list(run.glob("eval_at_*"))  # no --eval_at given: the tiny run sets []
+    main(small(run, "--steps", "16", "--eval_at", "1", "100000") + model_args)  # longer: resumes
     rows = read_stats(run / "stats.csv")
     assert [r["high_level_steps"] for r in rows] == [8, 16]
+    # Evaluated when the second iteration started (the first boundary after 1 env step); the
+    # 100000 milestone was never reached.
+    at_1 = json.loads((run / "eval_at_1.json").read_text())
+    assert at_1["env_steps"] == rows[0]["env_steps"] and at_1["episodes"] == 2
+    assert not (run / "eval_at_100000.json").exists()
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "timestep_16.pt",
         "timestep_8.pt",
@@ -59,10 +66,12 @@ def test_train_resume_and_evaluate(tmp_path, model_args):
 
 def test_ablations_and_budget(tmp_path, model_args):
     run = tmp_path / "cont"
-    main(small(run, "--steps", "100", "--no-discrete", "--no-goal_prior", "--max_env_steps", "30")
-         + model_args)  # fmt: skip
+    main(small(run, "--steps", "100", "--no-discrete", "--no-goal_prior", "--max_env_steps", "30",
+               "--eval_at", "30") + model_args)  # fmt: skip
     rows = read_stats(run / "stats.csv")
     assert rows == [] or rows[-1]["env_steps"] < 100
+    # The budget stopped the run at the milestone: the final evaluation stands for it.
+    assert (run / "eval_at_30.json").read_text() == (run / "eval.json").read_text()
     config = (run / "config.yaml").read_text()
     assert "discrete: false" in config and "kl_reward: 0.0" in config
     with pytest.raises(RunConfigError, match="multiple of --steps_per_iter"):
