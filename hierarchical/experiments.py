@@ -2,6 +2,8 @@
 
     python -m hierarchical.experiments run --tasks all --seeds 0 1 2 --jobs 2
     python -m hierarchical.experiments plot
+    python -m hierarchical.experiments archive --archive experiments/crafter
+    python -m hierarchical.experiments plot --out experiments/crafter
 
 Each (task, method, seed) is one run directory `<out>/<task>/<method>/seed<k>/` made by the
 method's own script (`ppo_highlevel.py`, `hierarchical.train_flat`, `hierarchical.code_baselines`)
@@ -10,13 +12,17 @@ the others (each script resumes when re-run), `--jobs` at a time, one torch thre
 failed run is reported with its log path and does not stop the others. `plot` draws success rate
 against environment steps (one panel per task, a band per method) to `curves.png` and
 `curves.csv`, and writes `results.md`: final evaluation success per method and task, and the
-environment steps each method needs to reach 50% and 80% success.
+environment steps each method needs to reach 50% and 80% success. `archive` copies the small files
+of every finished run (`config.yaml`, `meta.json`, `stats.csv`, `eval*.json`; no checkpoints) to a
+directory kept in git, so that the figures survive the machine and `plot --out <archive>` redraws
+them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -110,6 +116,24 @@ def run_all(runs: list[Run], jobs: int) -> list[Run]:
     return failed
 
 
+ARCHIVED = ("config.yaml", "meta.json", "stats.csv", "eval.json", "eval_at_*.json")
+
+
+def archive(runs: list[Run], to: Path) -> int:
+    """Copy the small files of the finished runs into `to` (same layout); returns how many."""
+    count = 0
+    for run in runs:
+        if not run.finished():
+            continue
+        dest = to / run.dir.relative_to(run.out)
+        dest.mkdir(parents=True, exist_ok=True)
+        for pattern in ARCHIVED:
+            for path in run.dir.glob(pattern):
+                shutil.copy2(path, dest / path.name)
+        count += 1
+    return count
+
+
 def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50) -> Path:
     """curves.png, curves.csv and results.md from the run directories under `out`."""
     panels: dict[str, dict[str, np.ndarray]] = {}
@@ -185,25 +209,31 @@ def _reach(values: list[float], method: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("command", choices=("run", "plot"))
+    p.add_argument("command", choices=("run", "plot", "archive"))
     p.add_argument("--tasks", nargs="+", default=["all"])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("results/experiments"))
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument(
+        "--archive", type=Path, default=Path("experiments/crafter"), help="archive's directory"
+    )
     p.add_argument("--budget_scale", type=float, default=1.0, help="multiply every budget")
     args = p.parse_args(argv)
     tasks = list(TASKS) if args.tasks == ["all"] else args.tasks
     unknown = [t for t in tasks if t not in BUDGETS]
     if unknown:
         raise SystemExit(f"unknown task(s) {unknown}; choose from {list(TASKS)} or 'all'")
+    runs = [
+        Run(t, m, s, args.out, int(BUDGETS[t] * args.budget_scale))
+        for t in tasks
+        for m in args.methods
+        for s in (args.seeds if m != "fixed_code" else args.seeds[:1])
+    ]
+    if args.command == "archive":
+        print(f"archived {archive(runs, args.archive)} finished runs to {args.archive}")
+        return
     if args.command == "run":
-        runs = [
-            Run(t, m, s, args.out, int(BUDGETS[t] * args.budget_scale))
-            for t in tasks
-            for m in args.methods
-            for s in (args.seeds if m != "fixed_code" else args.seeds[:1])
-        ]
         failed = run_all(runs, args.jobs)
         if failed:
             raise SystemExit(f"{len(failed)} run(s) failed")

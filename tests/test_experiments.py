@@ -51,3 +51,19 @@ def test_run_all_skips_finished_and_reports_failures(tmp_path, monkeypatch):
     assert run_all([done, failing], jobs=2) == [failing]
     assert (failing.dir / "log.txt").exists()
     assert np.isclose(json.loads((done.dir / "eval.json").read_text())["success_rate"], 0.1)
+
+
+def test_archive_copies_small_files_of_finished_runs(tmp_path, monkeypatch):
+    out, to = tmp_path / "runs", tmp_path / "archive"
+    done = fake_run(out, "crafter_log", "ptgm", 0, [0.2, 0.9], budget=1000)
+    (done / "eval_at_100000.json").write_text(json.dumps({"success_rate": 0.5}))
+    (done / "checkpoints").mkdir()
+    (done / "checkpoints" / "timestep_8.pt").write_bytes(b"x" * 100)
+    fake_run(out, "crafter_log", "ptgm", 1, [0.1], budget=10)  # stopped short of the budget
+    runs = [Run("crafter_log", "ptgm", s, out, 1000) for s in (0, 1)]
+    assert experiments.archive(runs, to) == 1
+    copied = sorted(p.name for p in (to / "crafter_log" / "ptgm" / "seed0").iterdir())
+    assert copied == ["eval.json", "eval_at_100000.json", "stats.csv"]
+    assert not (to / "crafter_log" / "ptgm" / "seed1").exists()
+    monkeypatch.setitem(experiments.BUDGETS, "crafter_log", 1000)
+    assert "| crafter_log | ptgm | 1 | 0.90" in summarize(to, ["crafter_log"], ["ptgm"]).read_text()
