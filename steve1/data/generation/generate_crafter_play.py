@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from steve1.data.episode_storage import check_output_dir, is_episode_dir, write_episode
 from steve1.data.generation.crafter_state import capture_state, stack_states
+from steve1.data.generation.intentions import PERCEPTIONS
 from steve1.data.generation.play_agent import INTENTIONS, PlayAgent
 from steve1.data.generation.play_stats import print_play_stats
 from steve1.goal_encoders import crafter as crafter_goal
@@ -44,6 +45,7 @@ class PlayConfig:
     max_steps: int = 1000
     epsilon: float = 0.1
     size: int = 64
+    perception: str = "full"
 
 
 def episode_name(seed: int, index: int) -> str:
@@ -62,7 +64,9 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
     env_seed, agent_seq = episode_seeds(cfg.seed, index)
     env = env or DeterministicCrafter(size=(cfg.size, cfg.size), length=cfg.max_steps)
     env._seed, env._episode, env._length = env_seed, 0, cfg.max_steps
-    agent = PlayAgent(np.random.default_rng(agent_seq), epsilon=cfg.epsilon)
+    agent = PlayAgent(
+        np.random.default_rng(agent_seq), epsilon=cfg.epsilon, perception=cfg.perception
+    )
     obs = env.reset()
     agent.reset(env)
     frames, actions, states, intentions, exploring = [], [], [], [], []
@@ -86,7 +90,12 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
         "episode_index": index,
         "env_seed": env_seed,
         "max_steps": cfg.max_steps,
-        "generator": {"name": GENERATOR, "version": GENERATOR_VERSION, "epsilon": cfg.epsilon},
+        "generator": {
+            "name": GENERATOR,
+            "version": GENERATOR_VERSION,
+            "epsilon": cfg.epsilon,
+            "perception": cfg.perception,
+        },
         "embedding": crafter_goal.describe(),
         "intentions": list(INTENTIONS),
         "achievements": dict(player.achievements),
@@ -174,6 +183,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_steps", type=int, default=1000, help="episode length cap")
     parser.add_argument("--epsilon", type=float, default=0.1, help="random-action probability")
     parser.add_argument(
+        "--perception",
+        choices=PERCEPTIONS,
+        default="full",
+        help="what the play agent knows of the map: 'full' (privileged, the shipped data) or "
+        "'seen' (what it has seen this episode; it searches for what it has not)",
+    )
+    parser.add_argument(
         "--stats",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -184,7 +200,14 @@ def main(argv: list[str] | None = None) -> None:
         args.worker_id is not None and not 0 <= args.worker_id < args.num_workers
     ):
         parser.error("need num_workers >= 1 and 0 <= worker_id < num_workers")
-    cfg = PlayConfig(args.output_dir, args.num_episodes, args.seed, args.max_steps, args.epsilon)
+    cfg = PlayConfig(
+        args.output_dir,
+        args.num_episodes,
+        args.seed,
+        args.max_steps,
+        args.epsilon,
+        perception=args.perception,
+    )
     written = generate(cfg, args.num_workers, args.worker_id)
     print(f"wrote {written} frames to {args.output_dir}")
     if args.stats:

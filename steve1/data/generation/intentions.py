@@ -35,6 +35,8 @@ MAKE_ACTION = {
     "stone_sword": 15,
     "iron_sword": 16,
 }
+PERCEPTIONS = ("full", "seen")  # what the agent may know of the map (see `Skills.known`)
+VIEW_HALF = (4, 3)  # Crafter's local view: 9 columns x 7 rows around the player
 ARRIVED = -1  # sentinel of `navigate`: the path is done (never a real action)
 REPLAN_EVERY = 40  # refresh cached paths now and then so they pick up world changes
 FAIL_COOLDOWN = 15  # steps before retrying a search that found nothing (full searches are slow)
@@ -60,8 +62,12 @@ def shared_grid(area: tuple[int, int]) -> GridSearch:
 class Skills:
     """Low-level behaviours over privileged Crafter state; all randomness from `self.rng`."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: np.random.Generator, perception: str = "full") -> None:
+        if perception not in PERCEPTIONS:
+            raise ValueError(f"unknown perception {perception!r}; choose from {PERCEPTIONS}")
         self.rng = rng
+        self.perception = perception
+        self.seen: np.ndarray | None = None  # "seen": cells that have been in view this episode
         self.nav_key: object = None
         self.nav_path: list[int] = []
         self.nav_goal = -1
@@ -82,6 +88,44 @@ class Skills:
         self.t = int(env._step or 0)
         self.grid = shared_grid(tuple(self.world.area))
         self._costs: list[int] | None = None
+        if self.perception == "seen":
+            if self.seen is None or self.seen.shape != self.mat.shape:
+                self.seen = np.zeros(self.mat.shape, bool)
+            self.seen[self.view_slice()] = True
+
+    def view_slice(self) -> tuple[slice, slice]:
+        """The map cells in the player's view (Crafter's 9x7 local view around it)."""
+        x, y = self.pos
+        hx, hy = VIEW_HALF
+        return slice(max(0, x - hx), x + hx + 1), slice(max(0, y - hy), y + hy + 1)
+
+    def known(self, mask: np.ndarray, now: bool = False) -> np.ndarray:
+        """`mask` limited to what the agent knows: everything with "full" perception; with
+        "seen", the cells seen this episode (or, with `now`, the cells in view now)."""
+        if self.perception == "full":
+            return mask
+        visible = np.zeros_like(mask)
+        if now:
+            visible[self.view_slice()] = True
+        else:
+            visible = self.seen if self.seen is not None else visible
+        return mask & visible
+
+    def search(self, key: object) -> int | None:
+        """With "seen" perception and no known target: walk to the nearest seen walkable cell next
+        to unseen ground, so that the agent looks for what it needs rather than wander."""
+        if self.perception == "full" or self.seen is None:
+            return None
+        seen = self.seen
+
+        def frontier() -> np.ndarray:
+            return seen & np.isin(self.mat, WALKABLE_IDS) & dilate4(~seen)
+
+        def valid(goal: int) -> bool:
+            return bool(dilate4(~seen)[self.grid.pos(goal)])
+
+        action = self.navigate(("search", key), frontier, valid=valid, max_cost=80, slack=2)
+        return None if action == ARRIVED else action
 
     def inside(self, cell: tuple[int, int]) -> bool:
         return 0 <= cell[0] < self.grid.w and 0 <= cell[1] < self.grid.h
@@ -186,18 +230,25 @@ class Skills:
         action = self.face_and_do(pred)
         if action is not None:
             return action
-        action = self.navigate(
-            ("mat", ids),
-            lambda: dilate4(np.isin(self.mat, ids)),
-            valid=lambda g: self.near_cell(g, pred),
-            max_cost=max_cost,
-        )
+        targets = self.known(np.isin(self.mat, ids))
+        action = None
+        if self.perception == "full" or targets.any():  # "full": exactly the original calls
+            action = self.navigate(
+                ("mat", ids),
+                lambda: dilate4(targets),
+                valid=lambda g: self.near_cell(g, pred),
+                max_cost=max_cost,
+            )
+        if action is None:
+            return self.search(("mat", ids))
         return self.face_and_do(pred) if action == ARRIVED else action
 
-    def hunt(self, cls, max_cost: int = 80, accept=None) -> int | None:
+    def hunt(self, cls, max_cost: int = 80, accept=None, search: bool = False) -> int | None:
         """Walk next to an object of class `cls` (and `accept(obj)`) and hit it.
 
         Moving targets invalidate the cached path (goal no longer adjacent) and trigger a replan.
+        None when no such object is known and reachable, unless `search` (with "seen"
+        perception: then walk to unseen ground to look for one).
         """
 
         def pred(cell):
@@ -207,13 +258,18 @@ class Skills:
         action = self.face_and_do(pred)
         if action is not None:
             return action
-        action = self.navigate(
-            ("obj", cls),
-            lambda: dilate4(self.object_mask(cls, accept)),
-            valid=lambda g: self.near_cell(g, pred),
-            max_cost=max_cost,
-            slack=2,
-        )
+        targets = self.known(self.object_mask(cls, accept), now=True)  # creatures move
+        action = None
+        if self.perception == "full" or targets.any():  # "full": exactly the original calls
+            action = self.navigate(
+                ("obj", cls),
+                lambda: dilate4(targets),
+                valid=lambda g: self.near_cell(g, pred),
+                max_cost=max_cost,
+                slack=2,
+            )
+        if action is None:
+            return self.search(("obj", cls)) if search else None
         return self.face_and_do(pred) if action == ARRIVED else action
 
     def goto_cell(self, cell: tuple[int, int], max_cost: int = 120) -> int | None:

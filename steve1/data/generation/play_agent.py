@@ -86,10 +86,16 @@ class Task:
 class PlayAgent(ShelterMixin):
     """Intention-driven scripted Crafter player (see module docstring)."""
 
-    def __init__(self, rng: np.random.Generator, epsilon: float = 0.1) -> None:
+    def __init__(
+        self, rng: np.random.Generator, epsilon: float = 0.1, perception: str = "full"
+    ) -> None:
+        """:param perception: "full" navigates on the whole map (privileged); "seen" only toward
+        materials seen this episode and creatures in view, and otherwise searches unseen ground,
+        so that the data shows how to find what is out of sight."""
         self.rng = rng
         self.epsilon = float(epsilon)
-        self.skills = Skills(rng)
+        self.perception = perception
+        self.skills = Skills(rng, perception)
         self._label = "explore"
         self.time_spent = 0.0
         self.steps = 0
@@ -103,7 +109,7 @@ class PlayAgent(ShelterMixin):
     def reset(self, env: crafter.Env) -> None:
         """Start an episode: draw this episode's play style (intention weights, thresholds)."""
         rng = self.rng
-        self.skills = Skills(rng)
+        self.skills = Skills(rng, self.perception)
         weights = rng.dirichlet(np.full(len(REPERTOIRE), 3.0))
         self.weights = weights / weights.sum()
         self.drink_low = int(rng.integers(3, 6))
@@ -247,7 +253,7 @@ class PlayAgent(ShelterMixin):
         ripe = s.hunt(Plant, max_cost=60, accept=lambda p: p.ripe)
         if ripe is not None:
             return "eat_plant", ripe
-        cow = s.hunt(Cow, max_cost=150)
+        cow = s.hunt(Cow, max_cost=150, search=True)
         return ("eat_cow", cow) if cow is not None else None
 
     def _wants_shelter(self) -> bool:
@@ -341,7 +347,7 @@ class PlayAgent(ShelterMixin):
         if name == "eat_plant":
             return self._eat_plant(task)
         if name == "eat_cow":
-            return name, s.hunt(Cow, max_cost=150)
+            return name, s.hunt(Cow, max_cost=150, search=True)
         if name == "defeat_zombie":
             action = s.hunt(Zombie, max_cost=60)
             return (name, action) if action is not None else ("explore", self._explore(task))
