@@ -74,7 +74,9 @@ class Run:
         args = [sys.executable, *METHODS[self.method], "--config", self.task]
         args += ["--run_dir", str(self.dir), "--seed", str(self.seed), "--num_threads", "1"]
         if self.method.startswith("ptgm"):
-            args += ["--max_env_steps", str(self.budget)]
+            # The env-step budget ends the run, not a count of high-level steps (those are
+            # short where episodes are, e.g. crafter_spider).
+            args += ["--max_env_steps", str(self.budget), "--steps", str(10**6)]
         elif self.method == "flat_ppo":
             args += ["--env_steps", str(self.budget)]
         return args

@@ -52,7 +52,7 @@ WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
         "cond_scale": 3.0,
         "low_level_steps": 50,
         "kl_reward": 0.05,
-        "steps": 4000,
+        "steps": 1_000_000,  # high-level steps: in effect no cap, the env-step budget rules
         "steps_per_iter": 8,
         "batch_size": 32,
         "n_epochs": 5,
