@@ -9,6 +9,7 @@ depend on how fast they end (taking the first M to finish would favour short, of
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -109,7 +110,7 @@ def evaluate_actor(actor: Actor, env: Any, episodes: int, progress: bool = True)
     frames = env.reset()
     actor.reset(n)
     first = np.ones(n, bool)
-    bar = tqdm(total=episodes, desc="evaluate", disable=not progress)
+    bar = tqdm(total=episodes, desc="evaluate", disable=not (progress and sys.stderr.isatty()))
     while sum(done_counts) < episodes:
         env.step_async(actor.act(frames, first))
         frames, _, dones, infos = env.step_wait()
