@@ -101,6 +101,8 @@ def test_high_level_minecraft_defaults(task: str) -> None:
         "prior_weights": "results/goal_prior/weights/trained_with_script_best.weights",
         "codebook": "downloads/codebook/tsne_n100_s1/codebook.npz",
         "mineclip_path": "downloads/mineclip_attn.pth",
+        "max_env_steps": 0,  # upstream: the high-level step count ends a run
+        "eval_at": [],
     }
     assert {k: config[k] for k in expected} == expected
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from hierarchical.run_config import RunConfigError
+from hierarchical.run_config import RunConfigError, build_parser, resolve
 from hierarchical.run_logging import read_stats
 from ppo_highlevel import main
 from tests.test_highlevel_env import tiny_models
@@ -76,3 +76,13 @@ def test_ablations_and_budget(tmp_path, model_args):
     assert "discrete: false" in config and "kl_reward: 0.0" in config
     with pytest.raises(RunConfigError, match="multiple of --steps_per_iter"):
         main(small(tmp_path / "bad", "--batch_size", "6") + model_args)
+
+
+def test_crafter_runs_end_at_their_env_step_budget() -> None:
+    """The README's main command: 100k env steps, evaluated there (the targets' point)."""
+    config = resolve(build_parser().parse_args(["--config", "crafter_cobblestone"]))
+    assert config["max_env_steps"] == 100_000 and config["eval_at"] == [100_000]
+    assert config["steps"] * config["low_level_steps"] > 10 * config["max_env_steps"]
+    flags = ["--config", "crafter_log", "--max_env_steps", "0", "--eval_at"]
+    config = resolve(build_parser().parse_args(flags))
+    assert config["max_env_steps"] == 0 and config["eval_at"] == []
