@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tasks
-from hierarchical.reach import shortest_steps
+from hierarchical.reach import in_view, main, shortest_steps
 
 
 def env_with_map(rows):
@@ -54,3 +54,13 @@ def test_real_starts_are_mostly_close():
         steps.append(shortest_steps(env, "tree"))
     assert all(s is not None and 1 <= s < 64 for s in steps)
     assert np.median(steps) < 30
+
+
+def test_in_view_and_the_report(capsys):
+    env, player = env_with_map(["P....T"])  # the tree 5 columns away: out of the 9x7 view
+    assert not in_view(env, "tree") and shortest_steps(env, "tree") is not None
+    env, player = env_with_map(["P...T"])
+    assert in_view(env, "tree")
+    main(["--task", "crafter_log", "--material", "tree", "--starts", "3", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert "crafter_log, tree, 3 starts from seed 0: in view at the start" in out
