@@ -24,6 +24,7 @@ from steve1.data.generation.navigation import (
     dilate4,
     dilate8,
 )
+from tasks.crafter.env import VIEW_HALF_HEIGHT, VIEW_HALF_WIDTH
 
 NOOP, DO, SLEEP = 0, 5, 6
 PLACE_ACTION = {"stone": 7, "table": 8, "furnace": 9, "plant": 10}
@@ -36,7 +37,6 @@ MAKE_ACTION = {
     "iron_sword": 16,
 }
 PERCEPTIONS = ("full", "seen")  # what the agent may know of the map (see `Skills.known`)
-VIEW_HALF = (4, 3)  # Crafter's local view: 9 columns x 7 rows around the player
 ARRIVED = -1  # sentinel of `navigate`: the path is done (never a real action)
 REPLAN_EVERY = 40  # refresh cached paths now and then so they pick up world changes
 FAIL_COOLDOWN = 15  # steps before retrying a search that found nothing (full searches are slow)
@@ -96,7 +96,7 @@ class Skills:
     def view_slice(self) -> tuple[slice, slice]:
         """The map cells in the player's view (Crafter's 9x7 local view around it)."""
         x, y = self.pos
-        hx, hy = VIEW_HALF
+        hx, hy = VIEW_HALF_WIDTH, VIEW_HALF_HEIGHT
         return slice(max(0, x - hx), x + hx + 1), slice(max(0, y - hy), y + hy + 1)
 
     def known(self, mask: np.ndarray, now: bool = False) -> np.ndarray:
@@ -227,21 +227,10 @@ class Skills:
         def pred(cell):
             return self.mat_at(cell) in ids
 
-        action = self.face_and_do(pred)
-        if action is not None:
-            return action
-        targets = self.known(np.isin(self.mat, ids))
-        action = None
-        if self.perception == "full" or targets.any():  # "full": exactly the original calls
-            action = self.navigate(
-                ("mat", ids),
-                lambda: dilate4(targets),
-                valid=lambda g: self.near_cell(g, pred),
-                max_cost=max_cost,
-            )
-        if action is None:
-            return self.search(("mat", ids))
-        return self.face_and_do(pred) if action == ARRIVED else action
+        def targets():
+            return self.known(np.isin(self.mat, ids))
+
+        return self._reach_and_hit(("mat", ids), pred, targets, max_cost, slack=4, search=True)
 
     def hunt(self, cls, max_cost: int = 80, accept=None, search: bool = False) -> int | None:
         """Walk next to an object of class `cls` (and `accept(obj)`) and hit it.
@@ -255,21 +244,32 @@ class Skills:
             obj = self.obj_at(cell)
             return isinstance(obj, cls) and (accept is None or accept(obj))
 
+        def targets():
+            return self.known(self.object_mask(cls, accept), now=True)  # creatures move
+
+        return self._reach_and_hit(("obj", cls), pred, targets, max_cost, slack=2, search=search)
+
+    def _reach_and_hit(
+        self, key, pred, targets_fn, max_cost: int, slack: int, search: bool
+    ) -> int | None:
+        """`do` on an adjacent cell that satisfies `pred`, else a step toward the known targets
+        (`targets_fn()`, a map mask; creatures move, so objects are known only while in view);
+        with none known or reachable, a search step when `search`, else None."""
         action = self.face_and_do(pred)
         if action is not None:
             return action
-        targets = self.known(self.object_mask(cls, accept), now=True)  # creatures move
+        targets = targets_fn()
         action = None
         if self.perception == "full" or targets.any():  # "full": exactly the original calls
             action = self.navigate(
-                ("obj", cls),
+                key,
                 lambda: dilate4(targets),
                 valid=lambda g: self.near_cell(g, pred),
                 max_cost=max_cost,
-                slack=2,
+                slack=slack,
             )
         if action is None:
-            return self.search(("obj", cls)) if search else None
+            return self.search(key) if search else None
         return self.face_and_do(pred) if action == ARRIVED else action
 
     def goto_cell(self, cell: tuple[int, int], max_cost: int = 120) -> int | None:
