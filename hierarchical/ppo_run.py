@@ -217,9 +217,9 @@ def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 def milestone_paths(config: dict[str, Any], run_dir: Path, env_steps: int) -> list[Path]:
     """`eval_at_<n>.json` of each `--eval_at n` that `env_steps` has reached and that is not
     written yet."""
-    paths = [run_dir / f"eval_at_{int(n)}.json" for n in config.get("eval_at") or []]
-    reached = [int(n) <= env_steps for n in config.get("eval_at") or []]
-    return [p for p, r in zip(paths, reached, strict=True) if r and not p.exists()]
+    reached = [int(n) for n in config.get("eval_at") or [] if int(n) <= env_steps]
+    paths = [run_dir / f"eval_at_{n}.json" for n in reached]
+    return [p for p in paths if not p.exists()]
 
 
 def evaluate_policy(config: dict[str, Any], models: PretrainedModels, model: VPTPPO) -> Any:

@@ -19,13 +19,14 @@ import argparse
 from collections import deque
 from typing import Any
 
+import crafter
 import numpy as np
 
 import tasks
+from tasks.crafter.env import VIEW_HALF_HEIGHT, VIEW_HALF_WIDTH
 
 # Target events that are a `do` on a material; the others (e.g. defeat_zombie) have no bound here.
 EVENT_MATERIALS = {"collect_wood": "tree", "collect_drink": "water", "collect_stone": "stone"}
-WALKABLE = ("grass", "sand", "path")
 _MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
 
@@ -41,7 +42,7 @@ def shortest_steps(env: Any, material: str) -> int | None:
         raise ValueError(
             f"unknown Crafter material {material!r}; known: {sorted(str(k) for k in ids if k)}"
         )
-    target, walkable = ids[material], {ids[m] for m in WALKABLE}
+    target, walkable = ids[material], {ids[m] for m in crafter.constants.walkable}
     # Crafter's move action always turns the player to its direction and moves it only when the
     # cell there is free; so the search runs over (cell, facing) states, every action costing 1.
     start = (*(int(v) for v in player.pos), *(int(v) for v in player.facing))
@@ -72,7 +73,7 @@ def in_view(env: Any, material: str) -> bool:
     crafter_env = getattr(env, "crafter", env)
     world, player = crafter_env._world, crafter_env._player
     x, y = (int(v) for v in player.pos)
-    hx, hy = crafter_env._local_view._grid // 2
+    hx, hy = VIEW_HALF_WIDTH, VIEW_HALF_HEIGHT
     view = world._mat_map[max(0, x - hx) : x + hx + 1, max(0, y - hy) : y + hy + 1]
     return bool((view == world._mat_ids[material]).any())
 
