@@ -4,10 +4,16 @@ For N envs it keeps a recurrent state for 2N streams: the conditioned stream of 
 goal) and the unconditioned one (zero goal), each with its own transformer memory. One batched
 forward per step; per head, guided log-probs `(1 + λ)·ℓ_cond − λ·ℓ_uncond` (λ = `cond_scale`;
 λ = 0 is the plain conditioned policy), then a sample. Memory is cleared only by `reset`.
+
+By default (`fast=True`) the transformer runs through `VPT.stepper.TransformerStepper`, which gives
+the reference path's log-probs up to float rounding at a fraction of the per-step cost;
+`fast=False` (or the environment variable `PTGM_FAST_AGENT=0`) runs the plain
+`VPT.policy.forward_rows` path. `tests/test_fast_agent.py` checks that they agree.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -15,20 +21,41 @@ import torch
 
 from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy, guided_log_probs
 from VPT.policy import IMG_FEATURES_KEY, State, forward_rows
+from VPT.stepper import TransformerStepper
+
+
+def fast_default() -> bool:
+    """The fast path unless the environment says `PTGM_FAST_AGENT=0`."""
+    return os.environ.get("PTGM_FAST_AGENT", "1").strip().lower() not in {"0", "false", "no"}
 
 
 class GuidedAgent:
-    """Batched guided acting; `act(frames, goals)` -> one action per env."""
+    """Batched guided acting; `act(frames, goals)` -> one action per env.
+
+    :param fast: step the transformer with `TransformerStepper` (default: `fast_default()`).
+    """
 
     def __init__(
-        self, policy: EmbedConditionedPolicy, n_envs: int, cond_scale: float = 0.0, seed: int = 0
+        self,
+        policy: EmbedConditionedPolicy,
+        n_envs: int,
+        cond_scale: float = 0.0,
+        seed: int = 0,
+        fast: bool | None = None,
     ) -> None:
         self.policy = policy.eval()
         self.n_envs, self.cond_scale = n_envs, float(cond_scale)
         self.device = policy.device
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        self.state: State = policy.initial_state(2 * n_envs)
-        self._first = torch.ones(2 * n_envs, dtype=torch.bool, device=self.device)
+        self.fast = fast_default() if fast is None else bool(fast)
+        if self.fast:
+            with torch.inference_mode():
+                self.stepper = TransformerStepper(
+                    policy.net.recurrent_layer, 2 * n_envs, self.device
+                )
+        else:
+            self.state: State = policy.initial_state(2 * n_envs)
+            self._first = torch.ones(2 * n_envs, dtype=torch.bool, device=self.device)
 
     def reset(self, env_ids: Any = None) -> None:
         """Clear the memory of the given envs (all when None) before their next frame."""
@@ -37,10 +64,13 @@ class GuidedAgent:
         elif np.asarray(env_ids).dtype == bool:  # a `dones` mask
             env_ids = np.flatnonzero(env_ids)
         ids = torch.as_tensor(np.asarray(env_ids), dtype=torch.long)
-        self._first[ids] = True
-        self._first[ids + self.n_envs] = True
+        rows = torch.cat([ids, ids + self.n_envs])
+        if self.fast:
+            with torch.inference_mode():
+                self.stepper.reset(rows.to(self.device))
+        else:
+            self._first[rows] = True
 
-    @torch.no_grad()
     def act(
         self,
         frames: np.ndarray,
@@ -53,27 +83,68 @@ class GuidedAgent:
         With `env_ids` (n indices) only those envs act and advance their memory; the others
         (e.g. envs whose episode ended inside a high-level step) are left untouched.
         """
-        img = torch.as_tensor(frames, device=self.device)
-        goal = torch.as_tensor(goals, dtype=torch.float32, device=self.device)
-        features = self.policy.net.encode_images(img[:, None])  # once for both streams
+        with torch.inference_mode():
+            guided = self.log_probs(frames, goals, env_ids)
+            return _to_numpy(self._sample(guided, deterministic))
+
+    def log_probs(self, frames: np.ndarray, goals: np.ndarray, env_ids: Any = None) -> Any:
+        """The guided log-probs (n, ...) that `act` samples from; advances the memory likewise."""
+        with torch.inference_mode():
+            img = torch.as_tensor(frames, device=self.device)
+            goal = torch.as_tensor(goals, dtype=torch.float32, device=self.device)
+            every = env_ids is None or np.array_equal(env_ids, np.arange(self.n_envs))
+            ids = None if every else np.asarray(env_ids, dtype=np.int64)
+            features = self.policy.net.encode_images(img[:, None])  # once for both streams
+            step = self._fast_logits if self.fast else self._reference_logits
+            return self._guide(step(features, goal, ids), len(img))
+
+    def _reference_logits(
+        self, features: torch.Tensor, goal: torch.Tensor, ids: np.ndarray | None
+    ) -> Any:
+        """Log-probs (2n, ...) of the acting streams through `forward_rows` (cond rows first)."""
         obs = {
             IMG_FEATURES_KEY: torch.cat([features, features]),
             GOAL_KEY: torch.cat([goal, torch.zeros_like(goal)])[:, None],
         }
-        every = env_ids is None or np.array_equal(env_ids, np.arange(self.n_envs))
-        if every:
+        if ids is None:
             rows = torch.arange(2 * self.n_envs, device=self.device)
         else:
-            ids = torch.as_tensor(np.asarray(env_ids), dtype=torch.long, device=self.device)
-            rows = torch.cat([ids, ids + self.n_envs])
+            ids_t = torch.as_tensor(ids, device=self.device)
+            rows = torch.cat([ids_t, ids_t + self.n_envs])
         first = self._first[rows, None]
-        out, self.state = forward_rows(self.policy, obs, self.state, first, None if every else rows)
+        out, self.state = forward_rows(
+            self.policy, obs, self.state, first, None if ids is None else rows
+        )
         self._first[rows] = False
-        logits = _drop_time(out.pi_logits)
-        n = len(img)
+        return _drop_time(out.pi_logits)
+
+    def _fast_logits(
+        self, features: torch.Tensor, goal: torch.Tensor, ids: np.ndarray | None
+    ) -> Any:
+        """Same as `_reference_logits`, one `TransformerStepper` step for all 2n streams."""
+        net, n = self.policy.net, self.n_envs
+        x = features[:, 0]
+        goals = torch.cat([goal, torch.zeros_like(goal)])
+        inputs = torch.cat([x, x]) + net.input_residual({GOAL_KEY: goals[:, None]})[:, 0]
+        inactive = None
+        if ids is not None:  # envs that sit out: zero inputs, memory held, outputs dropped
+            rows = torch.as_tensor(np.concatenate([ids, ids + n]), device=self.device)
+            full = inputs.new_zeros(2 * n, inputs.shape[-1])
+            full[rows] = inputs
+            inputs = full
+            mask = torch.ones(2 * n, dtype=torch.bool, device=self.device)
+            mask[rows] = False
+            inactive = mask.nonzero()[:, 0]
+        if net.pre_lstm_ln is not None:
+            inputs = net.pre_lstm_ln(inputs)
+        latent = net.latent(self.stepper.step(inputs, inactive))
+        if ids is not None:
+            latent = latent[rows]
+        return self.policy.pi_head(latent)
+
+    def _guide(self, logits: Any, n: int) -> Any:
         cond, uncond = _split(logits, 0, n), _split(logits, n, 2 * n)
-        guided = guided_log_probs(cond, uncond, self.cond_scale) if self.cond_scale else cond
-        return _to_numpy(self._sample(guided, deterministic))
+        return guided_log_probs(cond, uncond, self.cond_scale) if self.cond_scale else cond
 
     def _sample(self, logits: Any, deterministic: bool) -> Any:
         if isinstance(logits, dict):

@@ -1,0 +1,76 @@
+"""The guided agent's fast path (`VPT.stepper`) computes what the reference path computes."""
+
+import numpy as np
+import pytest
+import torch
+
+from steve1.agent import GuidedAgent
+from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from VPT.presets import get_preset
+
+
+def policy(preset, action_space=17, seed=0):
+    torch.manual_seed(seed)
+    p = get_preset(preset)
+    pol = EmbedConditionedPolicy(p.policy_kwargs, action_space, p.pi_head_kwargs, goal_dim=6)
+    with torch.no_grad():  # bigger b_nd and goal weights than the init, so that both matter
+        for block in pol.net.recurrent_layer.blocks:
+            block.r.orc_block.b_nd.mul_(5.0)
+        pol.net.mineclip_embed_linear.weight.mul_(3.0)
+    return pol.eval()
+
+
+def schedule(n, steps):
+    """Per step: acting env ids (None = all) and envs reset before the step."""
+    plan = []
+    for t in range(steps):
+        ids = [0, 2] if t % 11 in (4, 5) else ([1] if t % 13 == 7 else None)
+        resets = [1] if t == 9 else ([0, 2] if t == steps // 2 else [])
+        plan.append((ids, resets))
+    return plan
+
+
+def rollout(agent, frames, goals, plan, sample):
+    outs = []
+    for t, (ids, resets) in enumerate(plan):
+        if resets:
+            agent.reset(resets)
+        f, g = (frames[t], goals) if ids is None else (frames[t, ids], goals[ids])
+        if sample:
+            outs.append(agent.act(f, g, env_ids=ids))
+        else:
+            outs.append(agent.log_probs(f, g, env_ids=ids))
+    return outs
+
+
+@pytest.mark.parametrize(
+    "preset, action_space, steps",
+    [("tiny", 17, 40), ("crafter", 17, 140), ("tiny", {"camera": 11, "buttons": 5}, 20)],
+)
+def test_fast_path_matches_the_reference(preset, action_space, steps):
+    pol, n = policy(preset, action_space), 3
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (steps, n, 64, 64, 3), dtype=np.uint8)
+    goals = rng.normal(size=(n, 6)).astype(np.float32)
+    plan = schedule(n, steps)  # long enough to wrap the stepper's buffer at least once
+    ref = rollout(GuidedAgent(pol, n, 3.0, fast=False), frames, goals, plan, sample=False)
+    fast = rollout(GuidedAgent(pol, n, 3.0, fast=True), frames, goals, plan, sample=False)
+    for a, b in zip(ref, fast, strict=True):
+        for key in a if isinstance(a, dict) else [None]:
+            x, y = (a, b) if key is None else (a[key], b[key])
+            assert x.shape == y.shape
+            assert (x - y).abs().max().item() < 1e-4
+    ref_actions = rollout(GuidedAgent(pol, n, 3.0, 7, fast=False), frames, goals, plan, True)
+    fast_actions = rollout(GuidedAgent(pol, n, 3.0, 7, fast=True), frames, goals, plan, True)
+    for a, b in zip(ref_actions, fast_actions, strict=True):
+        for key in a if isinstance(a, dict) else [None]:
+            x, y = (a, b) if key is None else (a[key], b[key])
+            np.testing.assert_array_equal(x, y)
+
+
+def test_environment_variable_turns_the_fast_path_off(monkeypatch):
+    pol = policy("tiny")
+    assert GuidedAgent(pol, 1).fast
+    monkeypatch.setenv("PTGM_FAST_AGENT", "0")
+    assert not GuidedAgent(pol, 1).fast
+    assert GuidedAgent(pol, 1, fast=True).fast
