@@ -1,5 +1,12 @@
-"""Frame-by-frame inference for the VPT transformer: `VPTNet.recurrent_layer` on (B, 1) chunks,
-the same outputs up to float rounding, with less work per step on a CPU.
+"""Frame-by-frame inference for VPT on a CPU: the image encoder (`ImageEncoder`) and the
+transformer (`TransformerStepper`) of `VPTNet` on (B, 1) chunks, the same outputs up to float
+rounding, with less work per step.
+
+The encoder is `ImgObsProcess` written out: a single frame runs in NCHW (PyTorch picks its
+native convolution for one image, which beats oneDNN on a channels-last view), several in
+channels-last (what the reference's NHWC->NCHW view gives), ReLUs in place, the 3x3/2 max-pool
+as two exact separable passes (PyTorch's CPU max-pool also computes indices), and the dense layers
+through `PackedLinear`.
 
 The reference layer (`VPT.masked_attention`) is written for chunks: every call builds the
 clipped-causal mask and the relative-position table from scratch and concatenates the new keys
@@ -30,6 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from VPT.impala_cnn import ImgObsProcess
 from VPT.layers import FanInLayer
 from VPT.masked_attention import MASKED, N_BASIS
 from VPT.transformer import ResidualRecurrentBlock, ResidualRecurrentBlocks
@@ -226,3 +234,65 @@ class TransformerStepper:
                 self._weights = [_BlockWeights(b, self.batch) for b in self.layer.blocks]
             self._version = version
         return self._weights
+
+
+def max_pool_3x3_s2(x: torch.Tensor) -> torch.Tensor:
+    """`F.max_pool2d(x, 3, 2, 1)`, exactly, as a max over rows then over columns."""
+    height, width = x.shape[-2:]
+    rows, cols = (height + 1) // 2, (width + 1) // 2
+    p = F.pad(x, (1, 1, 1, 1), value=float("-inf"))
+    r = torch.maximum(p[..., 0 : 2 * rows : 2, :], p[..., 1 : 2 * rows + 1 : 2, :])
+    r = torch.maximum(r, p[..., 2 : 2 * rows + 2 : 2, :])
+    out = torch.maximum(r[..., 0 : 2 * cols : 2], r[..., 1 : 2 * cols + 1 : 2])
+    return torch.maximum(out, r[..., 2 : 2 * cols + 2 : 2])
+
+
+def _conv_unit(unit: FanInLayer, x: torch.Tensor) -> torch.Tensor:
+    """A conv `FanInLayer` (norm, conv, ReLU), the ReLU in place."""
+    norm = unit.norm
+    if isinstance(norm, nn.GroupNorm):
+        x = F.group_norm(x, norm.num_groups, norm.weight, norm.bias, norm.eps)
+    elif norm is not None:
+        x = norm(x)
+    x = unit.layer(x)
+    return F.relu_(x) if unit.use_activation else x
+
+
+class ImageEncoder:
+    """`ImgObsProcess` for frames (B, H, W, C) already scaled to floats -> (B, hidsize).
+
+    :param process: the trunk's `img_process` (read, never modified).
+    """
+
+    def __init__(self, process: ImgObsProcess, batch: int) -> None:
+        self.process, self.batch = process, batch
+        self._dense: list[tuple[nn.LayerNorm | None, PackedLinear]] = []
+        self._version: tuple[int, ...] | None = None
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        cnn = self.process.cnn
+        batch = img.shape[0]
+        x = img.permute(0, 3, 1, 2)
+        # One frame: NCHW (native convolution); more: channels-last (oneDNN), as the reference.
+        x = x.contiguous() if batch == 1 else x.contiguous(memory_format=torch.channels_last)
+        for stack in cnn.stacks:
+            x = _conv_unit(stack.firstconv, x)
+            if stack.pool:
+                x = max_pool_3x3_s2(x)
+                if stack.n is not None:
+                    x = stack.n(x)
+            for block in stack.blocks:
+                x = x + _conv_unit(block.conv1, _conv_unit(block.conv0, x))
+        x = x.contiguous().reshape(batch, -1)  # channel-major, as the dense weights
+        for unit in self._dense_units():
+            x = apply_normed(unit, x)
+        return x
+
+    def _dense_units(self) -> list[tuple[nn.LayerNorm | None, PackedLinear]]:
+        units = (self.process.cnn.dense, self.process.linear)
+        version = sum((_versions(unit) for unit in units), ())
+        if version != self._version:
+            with torch.no_grad():
+                self._dense = [_normed(unit, self.batch) for unit in units]
+            self._version = version
+        return self._dense

@@ -5,7 +5,8 @@ goal) and the unconditioned one (zero goal), each with its own transformer memor
 forward per step; per head, guided log-probs `(1 + λ)·ℓ_cond − λ·ℓ_uncond` (λ = `cond_scale`;
 λ = 0 is the plain conditioned policy), then a sample. Memory is cleared only by `reset`.
 
-By default (`fast=True`) the transformer runs through `VPT.stepper.TransformerStepper`, which gives
+By default (`fast=True`) the network runs through `VPT.stepper` (`ImageEncoder`,
+`TransformerStepper`), which gives
 the reference path's log-probs up to float rounding at a fraction of the per-step cost;
 `fast=False` (or the environment variable `PTGM_FAST_AGENT=0`) runs the plain
 `VPT.policy.forward_rows` path. `tests/test_fast_agent.py` checks that they agree.
@@ -21,7 +22,7 @@ import torch
 
 from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy, guided_log_probs
 from VPT.policy import IMG_FEATURES_KEY, State, forward_rows
-from VPT.stepper import TransformerStepper
+from VPT.stepper import ImageEncoder, TransformerStepper
 
 
 def fast_default() -> bool:
@@ -50,9 +51,9 @@ class GuidedAgent:
         self.fast = fast_default() if fast is None else bool(fast)
         if self.fast:
             with torch.inference_mode():
-                self.stepper = TransformerStepper(
-                    policy.net.recurrent_layer, 2 * n_envs, self.device
-                )
+                net = policy.net
+                self.encoder = ImageEncoder(net.img_process, n_envs)
+                self.stepper = TransformerStepper(net.recurrent_layer, 2 * n_envs, self.device)
         else:
             self.state: State = policy.initial_state(2 * n_envs)
             self._first = torch.ones(2 * n_envs, dtype=torch.bool, device=self.device)
@@ -94,9 +95,10 @@ class GuidedAgent:
             goal = torch.as_tensor(goals, dtype=torch.float32, device=self.device)
             every = env_ids is None or np.array_equal(env_ids, np.arange(self.n_envs))
             ids = None if every else np.asarray(env_ids, dtype=np.int64)
+            if self.fast:
+                return self._guide(self._fast_logits(img, goal, ids), len(img))
             features = self.policy.net.encode_images(img[:, None])  # once for both streams
-            step = self._fast_logits if self.fast else self._reference_logits
-            return self._guide(step(features, goal, ids), len(img))
+            return self._guide(self._reference_logits(features, goal, ids), len(img))
 
     def _reference_logits(
         self, features: torch.Tensor, goal: torch.Tensor, ids: np.ndarray | None
@@ -118,12 +120,11 @@ class GuidedAgent:
         self._first[rows] = False
         return _drop_time(out.pi_logits)
 
-    def _fast_logits(
-        self, features: torch.Tensor, goal: torch.Tensor, ids: np.ndarray | None
-    ) -> Any:
-        """Same as `_reference_logits`, one `TransformerStepper` step for all 2n streams."""
+    def _fast_logits(self, img: torch.Tensor, goal: torch.Tensor, ids: np.ndarray | None) -> Any:
+        """Same as `_reference_logits` from the frames, through `VPT.stepper`: the encoder on
+        the n frames, then one `TransformerStepper` step for all 2n streams."""
         net, n = self.policy.net, self.n_envs
-        x = features[:, 0]
+        x = self.encoder(img.float() / net.img_scale)  # once for both streams
         goals = torch.cat([goal, torch.zeros_like(goal)])
         inputs = torch.cat([x, x]) + net.input_residual({GOAL_KEY: goals[:, None]})[:, 0]
         inactive = None
