@@ -3,10 +3,10 @@ transformer (`TransformerStepper`) of `VPTNet` on (B, 1) chunks, the same output
 rounding, with less work per step.
 
 The encoder is `ImgObsProcess` written out: a single frame runs in NCHW (PyTorch picks its
-native convolution for one image, which beats oneDNN on a channels-last view), several in
-channels-last (what the reference's NHWC->NCHW view gives), ReLUs in place, the 3x3/2 max-pool
-as two exact separable passes (PyTorch's CPU max-pool also computes indices), and the dense layers
-through `PackedLinear`.
+native convolution for one image, which beats oneDNN on a channels-last view) with the 3x3/2
+max-pool as two exact separable passes (PyTorch's CPU max-pool also computes indices), several
+frames in channels-last (what the reference's NHWC->NCHW view gives); ReLUs in place, the dense
+layers through `PackedLinear`.
 
 The reference layer (`VPT.masked_attention`) is written for chunks: every call builds the
 clipped-causal mask and the relative-position table from scratch and concatenates the new keys
@@ -33,6 +33,8 @@ memory is left as it was, as `VPT.policy.forward_rows` does.
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -41,6 +43,12 @@ from VPT.impala_cnn import ImgObsProcess
 from VPT.layers import FanInLayer
 from VPT.masked_attention import MASKED, N_BASIS
 from VPT.transformer import ResidualRecurrentBlock, ResidualRecurrentBlocks
+
+
+def fast_default() -> bool:
+    """Whether callers take the fast paths: yes unless the environment says
+    `PTGM_FAST_INFERENCE=0` (then they run the reference modules)."""
+    return os.environ.get("PTGM_FAST_INFERENCE", "1").strip().lower() not in {"0", "false", "no"}
 
 
 def _onednn_linear_available() -> bool:
@@ -247,6 +255,10 @@ def max_pool_3x3_s2(x: torch.Tensor) -> torch.Tensor:
     return torch.maximum(out, r[..., 2 : 2 * cols + 2 : 2])
 
 
+def _max_pool(x: torch.Tensor) -> torch.Tensor:
+    return F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
+
+
 def _conv_unit(unit: FanInLayer, x: torch.Tensor) -> torch.Tensor:
     """A conv `FanInLayer` (norm, conv, ReLU), the ReLU in place."""
     norm = unit.norm
@@ -275,10 +287,11 @@ class ImageEncoder:
         x = img.permute(0, 3, 1, 2)
         # One frame: NCHW (native convolution); more: channels-last (oneDNN), as the reference.
         x = x.contiguous() if batch == 1 else x.contiguous(memory_format=torch.channels_last)
+        pool = max_pool_3x3_s2 if batch == 1 else _max_pool
         for stack in cnn.stacks:
             x = _conv_unit(stack.firstconv, x)
             if stack.pool:
-                x = max_pool_3x3_s2(x)
+                x = pool(x)
                 if stack.n is not None:
                     x = stack.n(x)
             for block in stack.blocks:

@@ -9,6 +9,10 @@ frames are buffered and run through the prior as one (envs, frames) chunk when `
 The attention is chunk-invariant (`VPT.masked_attention`), so this gives the distributions of a
 frame-by-frame run (up to float rounding) at a fraction of the cost: one batched forward of 50
 frames costs a few single-frame forwards.
+
+By default (`fast=True`; `PTGM_FAST_INFERENCE=0` turns it off) the frames go through
+`VPT.stepper.ImageEncoder` and only the last frame of a chunk through the heads (the others'
+outputs are never read); the same log-probs up to float rounding.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from VPT.policy import VPTPolicy, forward_rows
+from VPT.policy import IMG_FEATURES_KEY, VPTPolicy, forward_rows
+from VPT.stepper import ImageEncoder, fast_default
 
 MAX_CHUNK = 128  # frames per forward when flushing a long buffer (bounds activation memory)
 
@@ -24,8 +29,10 @@ MAX_CHUNK = 128  # frames per forward when flushing a long buffer (bounds activa
 class PriorTracker:
     """Batched, per-env goal-prior state for `n_envs` envs."""
 
-    def __init__(self, prior: VPTPolicy, n_envs: int) -> None:
+    def __init__(self, prior: VPTPolicy, n_envs: int, fast: bool | None = None) -> None:
         self.prior = prior.eval()
+        self.fast = fast_default() if fast is None else bool(fast)
+        self.encoder = ImageEncoder(prior.net.img_process, n_envs * 50) if self.fast else None
         self.n_envs = n_envs
         self.device = prior.device
         self.state = prior.initial_state(n_envs)
@@ -52,7 +59,7 @@ class PriorTracker:
         self.flush()
         return self._log_probs
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def flush(self) -> None:
         """Run the queued frames through the prior: one forward per group of envs with the same
         number of queued frames (all of them, except after an episode end)."""
@@ -69,12 +76,22 @@ class PriorTracker:
     def _forward(self, ids: np.ndarray, start: int, stop: int) -> None:
         frames = np.stack([np.stack(self._frames[i][start:stop]) for i in ids])
         first = np.array([self._first[i][start:stop] for i in ids])
-        obs = {"img": torch.as_tensor(frames, device=self.device)}
+        img = torch.as_tensor(frames, device=self.device)
         every = len(ids) == self.n_envs
         rows = None if every else torch.as_tensor(ids, dtype=torch.long, device=self.device)
         first_t = torch.as_tensor(first, device=self.device)
-        out, self.state = forward_rows(self.prior, obs, self.state, first_t, rows)
-        self._log_probs[ids] = out.pi_logits[:, -1].float().cpu().numpy()
+        if self.encoder is None:
+            out, self.state = forward_rows(self.prior, {"img": img}, self.state, first_t, rows)
+            self._log_probs[ids] = out.pi_logits[:, -1].float().cpu().numpy()
+            return
+        net = self.prior.net
+        flat = img.reshape(-1, *img.shape[2:]).float() / net.img_scale
+        features = self.encoder(flat).reshape(*img.shape[:2], -1)
+        x, self.state = forward_rows(
+            net.recurrent, {IMG_FEATURES_KEY: features}, self.state, first_t, rows
+        )
+        logits = self.prior.pi_head(net.latent(x[:, -1]))
+        self._log_probs[ids] = logits.float().cpu().numpy()
 
 
 def kl_divergence(log_pi: np.ndarray, log_prior: np.ndarray) -> np.ndarray:

@@ -8,13 +8,12 @@ forward per step; per head, guided log-probs `(1 + λ)·ℓ_cond − λ·ℓ_unc
 By default (`fast=True`) the network runs through `VPT.stepper` (`ImageEncoder`,
 `TransformerStepper`), which gives
 the reference path's log-probs up to float rounding at a fraction of the per-step cost;
-`fast=False` (or the environment variable `PTGM_FAST_AGENT=0`) runs the plain
+`fast=False` (or the environment variable `PTGM_FAST_INFERENCE=0`) runs the plain
 `VPT.policy.forward_rows` path. `tests/test_fast_agent.py` checks that they agree.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -22,12 +21,7 @@ import torch
 
 from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy, guided_log_probs
 from VPT.policy import IMG_FEATURES_KEY, State, forward_rows
-from VPT.stepper import ImageEncoder, TransformerStepper
-
-
-def fast_default() -> bool:
-    """The fast path unless the environment says `PTGM_FAST_AGENT=0`."""
-    return os.environ.get("PTGM_FAST_AGENT", "1").strip().lower() not in {"0", "false", "no"}
+from VPT.stepper import ImageEncoder, TransformerStepper, fast_default
 
 
 class GuidedAgent:

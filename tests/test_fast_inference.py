@@ -1,11 +1,14 @@
-"""The guided agent's fast path (`VPT.stepper`) computes what the reference path computes."""
+"""The fast paths (`VPT.stepper`) of the guided agent and the prior tracker compute what the
+reference paths compute: log-probs within float rounding, the same sampled actions."""
 
 import numpy as np
 import pytest
 import torch
 
+from hierarchical.prior_tracker import PriorTracker
 from steve1.agent import GuidedAgent
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from VPT.policy import VPTPolicy
 from VPT.presets import get_preset
 
 
@@ -71,6 +74,27 @@ def test_fast_path_matches_the_reference(preset, action_space, steps):
 def test_environment_variable_turns_the_fast_path_off(monkeypatch):
     pol = policy("tiny")
     assert GuidedAgent(pol, 1).fast
-    monkeypatch.setenv("PTGM_FAST_AGENT", "0")
+    monkeypatch.setenv("PTGM_FAST_INFERENCE", "0")
     assert not GuidedAgent(pol, 1).fast
     assert GuidedAgent(pol, 1, fast=True).fast
+
+
+@pytest.mark.parametrize("preset", ["tiny", "crafter"])
+def test_fast_prior_tracker_matches_the_reference(preset):
+    torch.manual_seed(0)
+    p = get_preset(preset)
+    prior = VPTPolicy(p.policy_kwargs, 9, p.pi_head_kwargs).eval()
+    n, steps = 3, 30
+    frames = np.random.default_rng(1).integers(0, 256, (steps, n, 64, 64, 3), dtype=np.uint8)
+    trackers = [PriorTracker(prior, n, fast=False), PriorTracker(prior, n, fast=True)]
+    for tracker in trackers:
+        tracker.reset(np.arange(n))
+    for t in range(steps):
+        ids = np.array([0, 2]) if t % 9 == 4 else np.arange(n)  # env 1 sits out a frame
+        for tracker in trackers:
+            if t == 12:
+                tracker.reset(np.array([1]))
+            tracker.observe(frames[t, ids], ids)
+        if t % 7 == 6 or t == steps - 1:  # read at a high-level step: one buffered chunk
+            ref, fast = (tracker.log_probs for tracker in trackers)
+            assert np.abs(ref - fast).max() < 1e-4
