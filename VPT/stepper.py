@@ -34,12 +34,13 @@ memory is left as it was, as `VPT.policy.forward_rows` does.
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from VPT.impala_cnn import ImgObsProcess
+from VPT.impala_cnn import ImgObsProcess, ImpalaCNN
 from VPT.layers import FanInLayer
 from VPT.masked_attention import MASKED, N_BASIS
 from VPT.transformer import ResidualRecurrentBlock, ResidualRecurrentBlocks
@@ -270,36 +271,76 @@ def _conv_unit(unit: FanInLayer, x: torch.Tensor) -> torch.Tensor:
     return F.relu_(x) if unit.use_activation else x
 
 
+def conv_features(cnn: ImpalaCNN, img: torch.Tensor) -> torch.Tensor:
+    """`cnn`'s conv stacks on frames (B, H, W, C) scaled to floats -> (B, C' * H' * W'), flattened
+    channel-major (the order of the dense weights)."""
+    batch = img.shape[0]
+    x = img.permute(0, 3, 1, 2)
+    # One frame: NCHW (native convolution); more: channels-last (oneDNN), as the reference.
+    x = x.contiguous() if batch == 1 else x.contiguous(memory_format=torch.channels_last)
+    pool = max_pool_3x3_s2 if batch == 1 else _max_pool
+    for stack in cnn.stacks:
+        x = _conv_unit(stack.firstconv, x)
+        if stack.pool:
+            x = pool(x)
+            if stack.n is not None:
+                x = stack.n(x)
+        for block in stack.blocks:
+            x = x + _conv_unit(block.conv1, _conv_unit(block.conv0, x))
+    return x.contiguous().reshape(batch, -1)
+
+
+def compile_default() -> bool:
+    """Whether `ImageEncoder`s compile their conv stacks: only when the environment says
+    `PTGM_COMPILE=1` (each new model or frame count costs tens of seconds of compilation)."""
+    return os.environ.get("PTGM_COMPILE", "0").strip().lower() in {"1", "true", "yes"}
+
+
 class ImageEncoder:
     """`ImgObsProcess` for frames (B, H, W, C) already scaled to floats -> (B, hidsize).
 
     :param process: the trunk's `img_process` (read, never modified).
+    :param batch: the usual number of frames per call.
+    :param compile: run the conv stacks through `torch.compile` (inductor, weights frozen: for
+        frozen models only) for `batch` frames, or for any number with `dynamic`; other calls,
+        and every call after a compiler error, run eager. Default: `compile_default()`.
     """
 
-    def __init__(self, process: ImgObsProcess, batch: int) -> None:
-        self.process, self.batch = process, batch
+    def __init__(
+        self,
+        process: ImgObsProcess,
+        batch: int,
+        compile: bool | None = None,
+        dynamic: bool = False,
+    ) -> None:
+        self.process, self.batch, self.dynamic = process, batch, dynamic
         self._dense: list[tuple[nn.LayerNorm | None, PackedLinear]] = []
         self._version: tuple[int, ...] | None = None
+        compile = compile_default() if compile is None else compile
+        self._compiled = None
+        if compile:  # the module is closed over, so that freezing folds its weights in
+            cnn = process.cnn
+            self._compiled = torch.compile(lambda img: conv_features(cnn, img), dynamic=dynamic)
 
     def __call__(self, img: torch.Tensor) -> torch.Tensor:
-        cnn = self.process.cnn
-        batch = img.shape[0]
-        x = img.permute(0, 3, 1, 2)
-        # One frame: NCHW (native convolution); more: channels-last (oneDNN), as the reference.
-        x = x.contiguous() if batch == 1 else x.contiguous(memory_format=torch.channels_last)
-        pool = max_pool_3x3_s2 if batch == 1 else _max_pool
-        for stack in cnn.stacks:
-            x = _conv_unit(stack.firstconv, x)
-            if stack.pool:
-                x = pool(x)
-                if stack.n is not None:
-                    x = stack.n(x)
-            for block in stack.blocks:
-                x = x + _conv_unit(block.conv1, _conv_unit(block.conv0, x))
-        x = x.contiguous().reshape(batch, -1)  # channel-major, as the dense weights
+        x = self._conv_features(img)
         for unit in self._dense_units():
             x = apply_normed(unit, x)
         return x
+
+    def _conv_features(self, img: torch.Tensor) -> torch.Tensor:
+        cnn = self.process.cnn
+        if self._compiled is not None and (self.dynamic or img.shape[0] == self.batch):
+            from torch._inductor import config as inductor_config  # imported only when used
+
+            try:
+                with inductor_config.patch(freezing=True):
+                    return self._compiled(img)
+            except Exception as err:  # any compiler failure: the eager path, for good
+                message = f"torch.compile failed for the image encoder, running eager: {err}"
+                warnings.warn(message, stacklevel=2)
+                self._compiled = None
+        return conv_features(cnn, img)
 
     def _dense_units(self) -> list[tuple[nn.LayerNorm | None, PackedLinear]]:
         units = (self.process.cnn.dense, self.process.linear)

@@ -8,12 +8,14 @@ of envs with the run defaults of `ppo_highlevel.py` (shipped models for Crafter)
 (low-level) steps per second over `--iterations` PPO iterations, rollouts and updates included;
 then their ratio. The issue's target is a ratio >= 0.7: the low-level and prior forwards must not
 dominate the cost of a step. Measurements alternate so that machine load affects both alike; each
-figure is the median of `--repeats`.
+figure is the median of `--repeats`. With `--compare_reference` PTGM is also timed on the
+reference model path (`PTGM_FAST_INFERENCE=0`, see `VPT.stepper`), alternately with the fast one.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -59,6 +61,19 @@ def high_level_env_steps_per_s(config: dict, iterations: int) -> float:
     return env.total_low_level_steps / seconds
 
 
+def high_level_on_path(config: dict, iterations: int, fast: bool) -> float:
+    """`high_level_env_steps_per_s` with the fast or the reference model path."""
+    previous = os.environ.get("PTGM_FAST_INFERENCE")
+    os.environ["PTGM_FAST_INFERENCE"] = "1" if fast else "0"
+    try:
+        return high_level_env_steps_per_s(config, iterations)
+    finally:
+        if previous is None:
+            del os.environ["PTGM_FAST_INFERENCE"]
+        else:
+            os.environ["PTGM_FAST_INFERENCE"] = previous
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="crafter_cobblestone", help="task name")
@@ -69,6 +84,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
+        "--compare_reference",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also time PTGM on the reference model path (PTGM_FAST_INFERENCE=0)",
+    )
+    parser.add_argument(
         "ppo_flags",
         nargs="*",
         help="extra ppo_highlevel.py flags after --, e.g. -- --no-goal_prior",
@@ -77,15 +98,25 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.num_threads)
     flags = ["--config", args.config, "--num_envs", str(args.num_envs), "--seed", str(args.seed)]
     config = resolve(build_parser().parse_args(flags + args.ppo_flags))
-    raw, high = [], []
+    raw, high, ref = [], [], []
     for r in range(args.repeats):
         raw.append(raw_env_steps_per_s(args.config, args.num_envs, args.raw_steps, args.seed + r))
         high.append(high_level_env_steps_per_s(config, args.iterations))
-        print(f"repeat {r}: raw {raw[-1]:.0f} env steps/s, high level {high[-1]:.0f}", flush=True)
+        line = f"repeat {r}: raw {raw[-1]:.0f} env steps/s, high level {high[-1]:.0f}"
+        if args.compare_reference:
+            ref.append(high_level_on_path(config, args.iterations, fast=False))
+            line += f", high level on the reference path {ref[-1]:.0f}"
+        print(line, flush=True)
     raw_med, high_med = float(np.median(raw)), float(np.median(high))
     print(f"{args.num_envs} raw envs, random actions: {raw_med:.0f} env steps/s")
     print(f"PTGM high-level training, {args.num_envs} envs: {high_med:.0f} env steps/s")
     print(f"ratio: {high_med / raw_med:.2f} (target >= 0.7)")
+    if ref:
+        ref_med = float(np.median(ref))
+        print(f"PTGM on the reference model path: {ref_med:.0f} env steps/s")
+        print(
+            f"reference path ratio: {ref_med / raw_med:.2f}; fast / reference {high_med / ref_med:.2f}x"
+        )
 
 
 if __name__ == "__main__":

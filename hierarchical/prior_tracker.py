@@ -32,7 +32,9 @@ class PriorTracker:
     def __init__(self, prior: VPTPolicy, n_envs: int, fast: bool | None = None) -> None:
         self.prior = prior.eval()
         self.fast = fast_default() if fast is None else bool(fast)
-        self.encoder = ImageEncoder(prior.net.img_process, n_envs * 50) if self.fast else None
+        self.encoder = (
+            ImageEncoder(prior.net.img_process, n_envs * 50, compile=False) if self.fast else None
+        )
         self.n_envs = n_envs
         self.device = prior.device
         self.state = prior.initial_state(n_envs)
