@@ -136,8 +136,20 @@ class _BlockWeights:
         self.is_residual = block.is_residual
 
 
-def _versions(module: nn.Module) -> tuple[int, ...]:
-    return tuple(p._version for p in module.parameters())
+class _WeightWatch:
+    """Notices in-place changes of some parameters (an optimizer step, `load_state_dict`) through
+    their version counters; listing a module's parameters every step would cost more."""
+
+    def __init__(self, *modules: nn.Module) -> None:
+        self.params = [p for m in modules for p in m.parameters()]
+        self.seen: tuple[int, ...] | None = None
+
+    def changed(self) -> bool:
+        versions = tuple(p._version for p in self.params)
+        if versions == self.seen:
+            return False
+        self.seen = versions
+        return True
 
 
 class TransformerStepper:
@@ -163,7 +175,7 @@ class TransformerStepper:
         self.valid = torch.zeros(batch, self.capacity, dtype=torch.bool, device=device)
         self.end = self.maxlen  # the memory is columns [end - maxlen, end)
         self._weights: list[_BlockWeights] = []
-        self._version: tuple[int, ...] | None = None
+        self._watch = _WeightWatch(layer)
 
     def reset(self, rows: torch.Tensor) -> None:
         """Hide the memory of these streams from their next frame on (an episode start)."""
@@ -237,11 +249,9 @@ class TransformerStepper:
         self.valid[rows, new] = self.valid[rows, old]
 
     def _current_weights(self) -> list[_BlockWeights]:
-        version = _versions(self.layer)
-        if version != self._version:
+        if self._watch.changed():
             with torch.no_grad():
                 self._weights = [_BlockWeights(b, self.batch) for b in self.layer.blocks]
-            self._version = version
         return self._weights
 
 
@@ -315,7 +325,7 @@ class ImageEncoder:
     ) -> None:
         self.process, self.batch, self.dynamic = process, batch, dynamic
         self._dense: list[tuple[nn.LayerNorm | None, PackedLinear]] = []
-        self._version: tuple[int, ...] | None = None
+        self._watch = _WeightWatch(process.cnn.dense, process.linear)
         compile = compile_default() if compile is None else compile
         self._compiled = None
         if compile:  # the module is closed over, so that freezing folds its weights in
@@ -343,10 +353,8 @@ class ImageEncoder:
         return conv_features(cnn, img)
 
     def _dense_units(self) -> list[tuple[nn.LayerNorm | None, PackedLinear]]:
-        units = (self.process.cnn.dense, self.process.linear)
-        version = sum((_versions(unit) for unit in units), ())
-        if version != self._version:
+        if self._watch.changed():
             with torch.no_grad():
+                units = (self.process.cnn.dense, self.process.linear)
                 self._dense = [_normed(unit, self.batch) for unit in units]
-            self._version = version
         return self._dense

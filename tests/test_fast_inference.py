@@ -98,3 +98,18 @@ def test_fast_prior_tracker_matches_the_reference(preset):
         if t % 7 == 6 or t == steps - 1:  # read at a high-level step: one buffered chunk
             ref, fast = (tracker.log_probs for tracker in trackers)
             assert np.abs(ref - fast).max() < 1e-4
+
+
+def test_fast_path_follows_in_place_weight_changes():
+    pol, n = policy("tiny"), 2
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 256, (6, n, 64, 64, 3), dtype=np.uint8)
+    goals = rng.normal(size=(n, 6)).astype(np.float32)
+    ref, fast = GuidedAgent(pol, n, 2.0, fast=False), GuidedAgent(pol, n, 2.0, fast=True)
+    for t in range(6):
+        if t == 3:  # e.g. a fine-tuning step or load_state_dict between steps
+            with torch.no_grad():
+                pol.net.recurrent_layer.blocks[0].r.orc_block.q_layer.weight.mul_(3.0)
+                pol.net.img_process.linear.layer.weight.mul_(0.5)
+        a, b = ref.log_probs(frames[t], goals), fast.log_probs(frames[t], goals)
+        assert (a - b).abs().max().item() < 1e-4
