@@ -6,10 +6,9 @@ forward per step; per head, guided log-probs `(1 + λ)·ℓ_cond − λ·ℓ_unc
 λ = 0 is the plain conditioned policy), then a sample. Memory is cleared only by `reset`.
 
 By default (`fast=True`) the network runs through `VPT.stepper` (`ImageEncoder`,
-`TransformerStepper`), which gives
-the reference path's log-probs up to float rounding at a fraction of the per-step cost;
-`fast=False` (or the environment variable `PTGM_FAST_INFERENCE=0`) runs the plain
-`VPT.policy.forward_rows` path. `tests/test_fast_agent.py` checks that they agree.
+`TransformerStepper`): the reference path's log-probs up to float rounding, at about 0.7x its
+cost per step on a CPU. `fast=False` (or the environment variable `PTGM_FAST_INFERENCE=0`) runs
+the plain `VPT.policy.forward_rows` path; `tests/test_fast_inference.py` checks that they agree.
 """
 
 from __future__ import annotations
