@@ -4,11 +4,19 @@ Layout (names as in the official checkpoints): `cnn.stacks.<i>` = `firstconv` (3
 normalised except in stack 0), 3x3/2 max-pool, group norm `n`, then `blocks.<j>` residual blocks of
 two normalised 3x3 convs; `cnn.dense` (layer norm over the flattened C*H*W map, linear, ReLU);
 `linear` (layer norm, linear to `hidsize`, ReLU).
+
+The conv stacks run on several frames in channels-last memory (oneDNN's fast layout on a CPU; the
+frames arrive NHWC from VPT callers, NCHW from SB3's, and are converted once), and each stack
+max-pools its first conv's output *before* the ReLU: the two commute (max of ReLUs = ReLU of the
+max, and the gradient reaches the same element), so the ReLU touches a quarter of the elements.
+Measured by `benchmarks/bench_encoder.py`; `PTGM_REFERENCE_ENCODER=1` (or `reference = True` on an
+`ImpalaCNN`) runs the layers as written above instead, in the frames' own layout.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import torch
@@ -16,6 +24,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from VPT.layers import FanInLayer
+
+
+def reference_default() -> bool:
+    """Whether new `ImpalaCNN`s run the reference layer order and layout: only when the
+    environment says `PTGM_REFERENCE_ENCODER=1` (for benchmarks and checks)."""
+    return os.environ.get("PTGM_REFERENCE_ENCODER", "0").strip().lower() in {"1", "true", "yes"}
+
+
+def _max_pool(x: torch.Tensor) -> torch.Tensor:
+    return F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
 
 
 class CnnBasicBlock(nn.Module):
@@ -60,12 +78,16 @@ class CnnDownStack(nn.Module):
             CnnBasicBlock(out_channels, norm, groups, block_scale) for _ in range(nblock)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.firstconv(x)
-        if self.pool:
-            x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
-            if self.n is not None:
-                x = self.n(x)
+    def forward(self, x: torch.Tensor, reference: bool = False) -> torch.Tensor:
+        """:param reference: ReLU then pool, as written (the default pools first: same result)."""
+        if not self.pool:
+            x = self.firstconv(x)
+        elif reference:
+            x = _max_pool(self.firstconv(x))
+        else:
+            x = self.firstconv.activate(_max_pool(self.firstconv.preactivation(x)))
+        if self.pool and self.n is not None:
+            x = self.n(x)
         for block in self.blocks:
             x = block(x)
         return x
@@ -110,12 +132,17 @@ class ImpalaCNN(nn.Module):
         dense_norm = "layer" if norm != "none" else "none"
         self.dense = FanInLayer(flat, outsize, "linear", dense_norm, init_scale=1.4)
         self.outsize = outsize
+        self.reference = reference_default()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, time = x.shape[:2]
         x = x.reshape(batch * time, *x.shape[2:]).permute(0, 3, 1, 2)  # NHWC -> NCHW view
+        if not self.reference and x.shape[0] > 1:
+            # Channels-last for several frames (a no-op for NHWC frames); one frame runs faster
+            # in whatever layout it comes in (measured by benchmarks/bench_encoder.py).
+            x = x.contiguous(memory_format=torch.channels_last)
         for stack in self.stacks:
-            x = stack(x)
+            x = stack(x, reference=self.reference)
         # Flatten channel-major (C, H, W), the order of the official dense weights.
         x = x.reshape(batch, time, -1)
         return self.dense(x)

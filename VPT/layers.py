@@ -97,7 +97,14 @@ class FanInLayer(nn.Module):
         fan_in_init_(self.layer, init_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activate(self.preactivation(x))
+
+    def preactivation(self, x: torch.Tensor) -> torch.Tensor:
+        """The norm and the conv/linear layer, without the ReLU."""
         if self.norm is not None:
             x = self.norm(x)
-        x = self.layer(x)
-        return F.relu(x) if self.use_activation else x
+        return self.layer(x)
+
+    def activate(self, x: torch.Tensor) -> torch.Tensor:
+        """The ReLU (if any), in place: `x` is a fresh layer output that autograd does not keep."""
+        return F.relu_(x) if self.use_activation else x
