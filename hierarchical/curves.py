@@ -22,9 +22,10 @@ from hierarchical.run_logging import read_stats  # noqa: E402
 
 
 def smoothed_success(
-    rows: Sequence[Mapping[str, float]], window: int = 100
+    rows: Sequence[Mapping[str, float]], window: int = 100, min_episodes: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(env_steps, success rate over the last `window` finished episodes) after each iteration."""
+    """(env_steps, success rate over the last `window` finished episodes) after each iteration;
+    NaN while fewer than `min_episodes` episodes have finished."""
     steps, rates = [], []
     history: list[tuple[float, int]] = []  # (success rate, episodes) per iteration
     for row in rows:
@@ -39,7 +40,7 @@ def smoothed_success(
             if weight >= window:
                 break
         steps.append(float(row["env_steps"]))
-        rates.append(total / weight if weight else np.nan)
+        rates.append(total / weight if weight >= max(min_episodes, 1) else np.nan)
     return np.asarray(steps), np.asarray(rates)
 
 
@@ -59,9 +60,12 @@ def steps_to_reach(steps: np.ndarray, rates: np.ndarray, level: float) -> float:
     return float(steps[hit[0]]) if len(hit) else float("nan")
 
 
-def run_curve(run_dir: Path, window: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """A run's smoothed success curve, from its `stats.csv`."""
-    return smoothed_success(read_stats(Path(run_dir) / "stats.csv"), window)
+def run_curve(
+    run_dir: Path, window: int = 100, min_episodes: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """A run's smoothed success curve, from its `stats.csv`; it starts once `min_episodes`
+    episodes have finished (a rate over the first one or two episodes says nothing)."""
+    return smoothed_success(read_stats(Path(run_dir) / "stats.csv"), window, min_episodes)
 
 
 def method_band(curves: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -> np.ndarray:

@@ -191,7 +191,8 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
         "steps: the same evaluation when training passed 100,000 environment steps "
         "(eval_at_100000.json; PTGM runs, the issue's target point). Steps to "
         "50% / 80%: first environment step at which the success rate over the last 100 training "
-        "episodes reaches the level, median over seeds that reach it (k/n: how many do).\n"
+        "episodes (once at least 20 have finished) reaches the level, median over seeds that "
+        "reach it (k/n: how many do).\n"
     )
     return atomic_write_text(out / "results.md", "\n".join(lines) + "\n" + note)
 

@@ -28,6 +28,13 @@ def test_smoothed_success_weights_recent_episodes():
     assert steps_to_reach(steps, rates, 0.5) == 200 and np.isnan(steps_to_reach(steps, rates, 1.1))
 
 
+def test_curve_waits_for_enough_episodes():
+    # a first iteration with one lucky episode must not count as reaching a level
+    steps, rates = smoothed_success(rows([1.0, 0.0, 0.5], [1, 3, 4]), window=100, min_episodes=4)
+    assert np.isnan(rates[0]) and rates[1] == 0.25 and rates[2] == 0.375
+    assert np.isnan(steps_to_reach(steps, rates, 0.5))
+
+
 def test_grid_is_nan_before_the_first_and_after_the_last_point():
     grid = np.array([50, 100, 150, 250])
     out = on_grid(np.array([100.0, 200.0]), np.array([0.2, 0.4]), grid)
@@ -44,7 +51,7 @@ def test_stats_round_trip_band_and_plot(tmp_path):
     write_csv_atomic(run / "stats.csv", table, COLUMNS)
     assert [r["success"] for r in read_stats(run / "stats.csv")] == [0, 0.25, 0.5, 0.75]
     grid = np.linspace(100, 400, 4)
-    band = method_band([run_curve(run, window=5)] * 2, grid)
+    band = method_band([run_curve(run, window=5, min_episodes=5)] * 2, grid)
     np.testing.assert_allclose(band, [[0, 0.25, 0.5, 0.75]] * 2)
     path = plot_panels({"task": {"ptgm": band}}, grid, tmp_path / "curve.png")
     assert path.stat().st_size > 1000
