@@ -16,7 +16,6 @@ Measured by `benchmarks/bench_encoder.py`; `PTGM_REFERENCE_ENCODER=1` (or `refer
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 import torch
@@ -24,12 +23,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from VPT.layers import FanInLayer
+from VPT.switches import env_flag
 
 
 def reference_default() -> bool:
     """Whether new `ImpalaCNN`s run the reference layer order and layout: only when the
     environment says `PTGM_REFERENCE_ENCODER=1` (for benchmarks and checks)."""
-    return os.environ.get("PTGM_REFERENCE_ENCODER", "0").strip().lower() in {"1", "true", "yes"}
+    return env_flag("PTGM_REFERENCE_ENCODER", default=False)
 
 
 def _max_pool(x: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,6 @@ memory is left as it was, as `VPT.policy.forward_rows` does.
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import torch
@@ -45,13 +44,14 @@ from torch.nn import functional as F
 from VPT.impala_cnn import ImgObsProcess, ImpalaCNN
 from VPT.layers import FanInLayer
 from VPT.masked_attention import MASKED, N_BASIS
+from VPT.switches import env_flag
 from VPT.transformer import ResidualRecurrentBlock, ResidualRecurrentBlocks
 
 
 def fast_default() -> bool:
     """Whether callers take the fast paths: yes unless the environment says
     `PTGM_FAST_INFERENCE=0` (then they run the reference modules)."""
-    return os.environ.get("PTGM_FAST_INFERENCE", "1").strip().lower() not in {"0", "false", "no"}
+    return env_flag("PTGM_FAST_INFERENCE", default=True)
 
 
 def _onednn_linear_available() -> bool:
@@ -305,7 +305,7 @@ def conv_features(cnn: ImpalaCNN, img: torch.Tensor) -> torch.Tensor:
 def compile_default() -> bool:
     """Whether `ImageEncoder`s compile their conv stacks: only when the environment says
     `PTGM_COMPILE=1` (each new model or frame count costs tens of seconds of compilation)."""
-    return os.environ.get("PTGM_COMPILE", "0").strip().lower() in {"1", "true", "yes"}
+    return env_flag("PTGM_COMPILE", default=False)
 
 
 class ImageEncoder:

@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -63,15 +64,8 @@ def high_level_env_steps_per_s(config: dict, iterations: int) -> float:
 
 def high_level_on_path(config: dict, iterations: int, fast: bool) -> float:
     """`high_level_env_steps_per_s` with the fast or the reference model path."""
-    previous = os.environ.get("PTGM_FAST_INFERENCE")
-    os.environ["PTGM_FAST_INFERENCE"] = "1" if fast else "0"
-    try:
+    with mock.patch.dict(os.environ, {"PTGM_FAST_INFERENCE": "1" if fast else "0"}):
         return high_level_env_steps_per_s(config, iterations)
-    finally:
-        if previous is None:
-            del os.environ["PTGM_FAST_INFERENCE"]
-        else:
-            os.environ["PTGM_FAST_INFERENCE"] = previous
 
 
 def main(argv: list[str] | None = None) -> None:

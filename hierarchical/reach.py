@@ -23,7 +23,7 @@ import crafter
 import numpy as np
 
 import tasks
-from tasks.crafter.env import VIEW_HALF_HEIGHT, VIEW_HALF_WIDTH
+from tasks.crafter.env import view_slice
 
 # Target events that are a `do` on a material; the others (e.g. defeat_zombie) have no bound here.
 EVENT_MATERIALS = {"collect_wood": "tree", "collect_drink": "water", "collect_stone": "stone"}
@@ -72,9 +72,7 @@ def in_view(env: Any, material: str) -> bool:
     """Whether `material` is in the player's view (Crafter's 9x7 cells around it)."""
     crafter_env = getattr(env, "crafter", env)
     world, player = crafter_env._world, crafter_env._player
-    x, y = (int(v) for v in player.pos)
-    hx, hy = VIEW_HALF_WIDTH, VIEW_HALF_HEIGHT
-    view = world._mat_map[max(0, x - hx) : x + hx + 1, max(0, y - hy) : y + hy + 1]
+    view = world._mat_map[view_slice(player.pos)]
     return bool((view == world._mat_ids[material]).any())
 
 

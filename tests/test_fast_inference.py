@@ -113,3 +113,13 @@ def test_fast_path_follows_in_place_weight_changes():
                 pol.net.img_process.linear.layer.weight.mul_(0.5)
         a, b = ref.log_probs(frames[t], goals), fast.log_probs(frames[t], goals)
         assert (a - b).abs().max().item() < 1e-4
+
+
+def test_env_flag(monkeypatch):
+    from VPT.switches import env_flag
+
+    for value, expected in (("1", True), ("Yes", True), ("0", False), ("false", False)):
+        monkeypatch.setenv("PTGM_TEST_FLAG", value)
+        assert env_flag("PTGM_TEST_FLAG", default=not expected) is expected
+    monkeypatch.setenv("PTGM_TEST_FLAG", "maybe")
+    assert env_flag("PTGM_TEST_FLAG", default=True) and not env_flag("PTGM_TEST_FLAG", False)

@@ -37,30 +37,29 @@ def assert_close(a: torch.Tensor, b: torch.Tensor, tol: float, what: str) -> Non
     assert rel < tol, f"{what}: relative difference {rel:.2e}"
 
 
+def assert_paths_agree(enc: ImgObsProcess, x: torch.Tensor, out_tol: float, grad_tol: float):
+    """The default path's output and parameter gradients are those of the reference path."""
+    y_ref, g_ref = output_and_grads(enc, x, reference=True)
+    y, g = output_and_grads(enc, x, reference=False)
+    assert_close(y, y_ref, out_tol, "output")
+    for name in g_ref:
+        assert_close(g[name], g_ref[name], grad_tol, name)
+
+
 @pytest.mark.parametrize("layout", ["nhwc", "nchw"])
 @pytest.mark.parametrize("n_frames", [1, 5])
 def test_default_path_matches_the_reference_float64(layout, n_frames):
     # Float64, so that float32's layout-dependent rounding (see below) does not hide a real change.
-    enc = encoder(torch.float64)
-    x = frames(n_frames, layout, torch.float64)
-    y_ref, g_ref = output_and_grads(enc, x, reference=True)
-    y, g = output_and_grads(enc, x, reference=False)
-    assert_close(y, y_ref, 1e-12, "output")
-    for name in g_ref:
-        assert_close(g[name], g_ref[name], 1e-10, name)
+    assert_paths_agree(
+        encoder(torch.float64), frames(n_frames, layout, torch.float64), 1e-12, 1e-10
+    )
 
 
 def test_default_path_matches_the_reference_float32():
     # NHWC frames: both paths run channels-last, so only the ReLU/pool order differs. (NCHW frames
     # run NCHW kernels in the reference; their rounding differs, and the gradients of the convs
     # that feed a group norm, orthogonal to their weights, come from cancellation: ~1e-3 apart.)
-    enc = encoder()
-    x = frames(8, "nhwc", torch.float32)
-    y_ref, g_ref = output_and_grads(enc, x, reference=True)
-    y, g = output_and_grads(enc, x, reference=False)
-    assert_close(y, y_ref, 1e-6, "output")
-    for name in g_ref:
-        assert_close(g[name], g_ref[name], 1e-5, name)
+    assert_paths_agree(encoder(), frames(8, "nhwc", torch.float32), 1e-6, 1e-5)
 
 
 def test_conv_stacks_stay_channels_last():

@@ -157,3 +157,11 @@ def _free_cells_in_view(world: Any, center: np.ndarray, materials: tuple[str, ..
             if inside and world._mat_map[x, y] in ids and world._obj_map[x, y] == 0:
                 cells.append((x, y))
     return np.array(cells, dtype=np.int64).reshape(-1, 2)
+
+
+def view_slice(pos: Any) -> tuple[slice, slice]:
+    """The map cells in the player's view at `pos` (Crafter's 9x7 local view), as an index of
+    the (x, y) material map, clipped at the map's low edges (numpy clips the high ones)."""
+    x, y = (int(v) for v in pos)
+    hx, hy = VIEW_HALF_WIDTH, VIEW_HALF_HEIGHT
+    return slice(max(0, x - hx), x + hx + 1), slice(max(0, y - hy), y + hy + 1)

@@ -24,7 +24,7 @@ from steve1.data.generation.navigation import (
     dilate4,
     dilate8,
 )
-from tasks.crafter.env import VIEW_HALF_HEIGHT, VIEW_HALF_WIDTH
+from tasks.crafter.env import view_slice
 
 NOOP, DO, SLEEP = 0, 5, 6
 PLACE_ACTION = {"stone": 7, "table": 8, "furnace": 9, "plant": 10}
@@ -95,9 +95,7 @@ class Skills:
 
     def view_slice(self) -> tuple[slice, slice]:
         """The map cells in the player's view (Crafter's 9x7 local view around it)."""
-        x, y = self.pos
-        hx, hy = VIEW_HALF_WIDTH, VIEW_HALF_HEIGHT
-        return slice(max(0, x - hx), x + hx + 1), slice(max(0, y - hy), y + hy + 1)
+        return view_slice(self.pos)
 
     def known(self, mask: np.ndarray, now: bool = False) -> np.ndarray:
         """`mask` limited to what the agent knows: everything with "full" perception; with
