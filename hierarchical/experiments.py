@@ -12,7 +12,8 @@ the others (each script resumes when re-run), `--jobs` at a time, one torch thre
 failed run is reported with its log path and does not stop the others. `plot` draws success rate
 against environment steps (one panel per task, a band per method) to `curves.png` and
 `curves.csv`, and writes `results.md`: final evaluation success per method and task, and the
-environment steps each method needs to reach 50% and 80% success. `archive` copies the small files
+environment steps each method needs to reach 50% and 80% success, followed by the high-level
+issue's targets (`hierarchical.targets`). `archive` copies the small files
 of every finished run (`config.yaml`, `meta.json`, `stats.csv`, `eval*.json`; no checkpoints) to a
 directory kept in git, so that the figures survive the machine and `plot --out <archive>` redraws
 them.
@@ -26,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ import numpy as np
 
 from hierarchical.curves import method_band, plot_panels, run_curve, steps_to_reach
 from hierarchical.run_logging import write_csv_atomic
+from hierarchical.targets import MethodResult, target_report
 from steve1.utils.io import atomic_write_text
 
 TASKS = ("crafter_log", "crafter_water", "crafter_cobblestone", "crafter_iron", "crafter_spider")
@@ -136,52 +137,64 @@ def archive(runs: list[Run], to: Path) -> int:
     return count
 
 
+def collect(out: Path, task: str, method: str, grid: np.ndarray) -> tuple[MethodResult, list]:
+    """One method's runs on one task (every `seed*` directory, finished or not), and each run's
+    (steps, rates) training curve."""
+    runs = sorted((out / task / method).glob("seed*"))
+    finals = [
+        json.loads((r / "eval.json").read_text())["success_rate"]
+        for r in runs
+        if (r / "eval.json").exists()
+    ]
+    at_100k = [
+        json.loads(p.read_text())["success_rate"]
+        for r in runs
+        if (p := r / f"eval_at_{TARGET_STEPS}.json").exists()
+    ]
+    curves = [run_curve(r) for r in runs if (r / "stats.csv").exists()]
+    if method in NO_TRAINING and finals:  # a flat line at the evaluated success
+        band = np.tile(np.array(finals)[:, None], (1, len(grid)))
+    else:
+        band = method_band(curves, grid) if curves else None
+    return MethodResult(finals, at_100k, band, grid, len(runs)), curves
+
+
 def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50) -> Path:
-    """curves.png, curves.csv and results.md from the run directories under `out`."""
-    panels: dict[str, dict[str, np.ndarray]] = {}
-    grids = {task: np.linspace(0, BUDGETS[task], points + 1)[1:] for task in tasks}
+    """curves.png, curves.csv and results.md (with the issue's targets) from the run directories
+    under `out`."""
+    results: dict[str, dict[str, MethodResult]] = {}
     lines = [
         "| task | method | runs | final success (eval, mean ± s.d.) | at 100k steps (eval) | "
         "steps to 50% | steps to 80% |",
         "|---|---|---|---|---|---|---|",
     ]
     csv_rows = []
+    grids = {task: np.linspace(0, BUDGETS[task], points + 1)[1:] for task in tasks}
     for task in tasks:
         grid = grids[task]
-        panels[task] = {}
+        results[task] = {}
         for method in methods:
-            runs = sorted((out / task / method).glob("seed*"))
-            if not runs:
+            result, curves = collect(out, task, method, grid)
+            if not result.runs:
                 continue
-            evals = [r / "eval.json" for r in runs if (r / "eval.json").exists()]
-            finals = [json.loads(e.read_text())["success_rate"] for e in evals]
-            at_100k = [
-                json.loads(p.read_text())["success_rate"]
-                for r in runs
-                if (p := r / f"eval_at_{TARGET_STEPS}.json").exists()
-            ]
-            curves = [run_curve(r) for r in runs if (r / "stats.csv").exists()]
+            results[task][method] = result
             reach = {
                 level: [steps_to_reach(steps, rates, level) for steps, rates in curves]
                 for level in (0.5, 0.8)
             }
-            if method in NO_TRAINING and finals:
-                panels[task][method] = np.tile(np.array(finals)[:, None], (1, len(grid)))
-            elif curves:
-                panels[task][method] = method_band(curves, grid)
             lines.append(
-                f"| {task} | {method} | {len(runs)} | {_mean_sd(finals)} | {_mean_sd(at_100k)} | "
-                f"{_reach(reach[0.5], method)} | "
+                f"| {task} | {method} | {result.runs} | {_mean_sd(result.finals)} | "
+                f"{_mean_sd(result.at_100k)} | {_reach(reach[0.5], method)} | "
                 f"{_reach(reach[0.8], method)} |"
             )
-            if method in panels[task]:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    mean = np.nanmean(panels[task][method], axis=0)
+            if result.band is not None:
                 csv_rows += [
                     {"task": task, "method": method, "env_steps": int(x), "success": y}
-                    for x, y in zip(grid, mean, strict=True)
+                    for x, y in zip(grid, result.mean_curve(), strict=True)
                 ]
+    panels = {
+        t: {m: r.band for m, r in ms.items() if r.band is not None} for t, ms in results.items()
+    }
     filled = {t: m for t, m in panels.items() if m}
     if filled:
         plot_panels(filled, {t: grids[t] for t in filled}, out / "curves.png")
@@ -194,7 +207,8 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
         "episodes (once at least 20 have finished) reaches the level, median over seeds that "
         "reach it (k/n: how many do).\n"
     )
-    return atomic_write_text(out / "results.md", "\n".join(lines) + "\n" + note)
+    targets = "\n## The high-level issue's targets\n\n" + target_report(results, BUDGETS)
+    return atomic_write_text(out / "results.md", "\n".join(lines) + "\n" + note + targets)
 
 
 def _mean_sd(values: list[float]) -> str:

@@ -67,3 +67,24 @@ def test_archive_copies_small_files_of_finished_runs(tmp_path, monkeypatch):
     assert not (to / "crafter_log" / "ptgm" / "seed1").exists()
     monkeypatch.setitem(experiments.BUDGETS, "crafter_log", 1000)
     assert "| crafter_log | ptgm | 1 | 0.90" in summarize(to, ["crafter_log"], ["ptgm"]).read_text()
+
+
+def test_targets_section_checks_each_target(tmp_path, monkeypatch):
+    monkeypatch.setitem(experiments.BUDGETS, "crafter_log", 1000)
+    # flat PPO ends at 0.6, which PTGM reaches at two thirds of the budget; no prior learns later.
+    d = fake_run(tmp_path, "crafter_log", "ptgm", 0, [0.1, 0.6, 0.9])
+    (d / "eval_at_100000.json").write_text(json.dumps({"success_rate": 0.95}))
+    fake_run(tmp_path, "crafter_log", "flat_ppo", 0, [0.1, 0.3, 0.6])
+    fake_run(tmp_path, "crafter_log", "ptgm_no_prior", 0, [0.1, 0.2, 0.9])
+    fake_run(tmp_path, "crafter_log", "random_codes", 0, [0.75])
+    methods = ["ptgm", "flat_ppo", "ptgm_no_prior", "random_codes"]
+    text = summarize(tmp_path, ["crafter_log"], methods, points=3).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| crafter_log | 0.95"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "0.95 (0.9) pass"
+    assert cells[2] == "0.60"  # flat PPO's curve at the end of its budget
+    assert cells[3] == "667 (0.67 of budget) fail"  # the first grid point with PTGM at 0.6
+    # AUC over the grid (333, 666, 1000): PTGM (0.1+0.6+0.9)/3, no prior (0.1+0.2+0.9)/3
+    assert cells[4] == "0.53 / 0.40 pass"
+    assert cells[5] == "+0.15 fail"
+    assert "- PTGM's AUC beats PTGM without the prior: 1 of 1 tasks (not met so far" in text
