@@ -8,6 +8,7 @@ from goal_prior.codebook import Codebook, CodebookError
 from hierarchical.highlevel_env import HighLevelVecEnv
 from hierarchical.models import PretrainedModelError, PretrainedModels, load_pretrained
 from hierarchical.prior_tracker import kl_divergence
+from steve1.agent import GuidedAgent
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from VPT.checkpoint import save_policy
 from VPT.policy import VPTPolicy
@@ -110,6 +111,49 @@ def test_prior_follows_frames_and_kl_is_booked():
     assert not np.allclose(env.prior_log_probs(), prior)
     with pytest.raises(RuntimeError, match="without a goal prior"):
         make_env(use_prior=False).kl_to_prior(log_pi)
+
+
+def test_vectorised_env_matches_single_envs_with_the_same_seeds(monkeypatch):
+    """Env i of a 2-env run (seed 3) is a 1-env run with seed 3 + i: frames, rewards, episode
+    ends and resets, KL to the prior. The low level acts greedily here, so that its sampling
+    stream (one per agent) does not enter the comparison."""
+    greedy = GuidedAgent._sample
+    monkeypatch.setattr(GuidedAgent, "_sample", lambda self, logits, _: greedy(self, logits, True))
+
+    def rollout(n_envs, seed, codes):
+        env = HighLevelVecEnv(
+            "crafter_log", n_envs, tiny_models(), 3, cond_scale=1.0, seed=seed, max_steps=7
+        )
+        log_pi = np.log(np.full((n_envs, N_CODES), 1.0 / N_CODES))
+        out = [(env.reset(), None, None, None, env.kl_to_prior(log_pi))]
+        for step_codes in codes:
+            env.step_async(np.asarray(step_codes))
+            obs, rewards, dones, infos = env.step_wait()
+            out.append((obs, rewards, dones, infos, env.kl_to_prior(log_pi)))
+        return out
+
+    codes = [[0, 4], [1, 3], [2, 2], [3, 1], [4, 0]]  # 5 x 3 steps: one episode end at 7
+    vec = rollout(2, 3, codes)
+    for i in range(2):
+        single = rollout(1, 3 + i, [[c[i]] for c in codes])
+        for step, step1 in zip(vec, single, strict=True):
+            (obs, rew, done, infos, kl), (obs1, rew1, done1, infos1, kl1) = step, step1
+            np.testing.assert_array_equal(obs[i], obs1[0])
+            np.testing.assert_allclose(kl[i], kl1[0], rtol=1e-4, atol=1e-6)
+            if infos is None:
+                continue
+            assert (rew[i], done[i]) == (rew1[0], done1[0])
+            a, b = infos[i], infos1[0]
+            assert a.keys() == b.keys()
+            for key in a:
+                if key == "terminal_observation":
+                    np.testing.assert_array_equal(a[key], b[key])
+                elif key == "episode":
+                    assert a[key]["l"] == b[key]["l"] and a[key]["codes"] == b[key]["codes"]
+                    assert a[key]["kl"] == pytest.approx(b[key]["kl"], rel=1e-4)
+                elif key != "kl":
+                    assert a[key] == b[key], key
+        assert any(step[2][i] for step in vec[1:])  # an episode ended and the env was reset
 
 
 def test_load_pretrained_checks_files_and_sizes(tmp_path):
