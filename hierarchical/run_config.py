@@ -43,6 +43,10 @@ RESUMABLE_CHANGES = (
     "eval_at",
     "gif_every",
     "checkpoint_every",
+    # Where the run was found, not how it runs: the same directory may be spelled relative to
+    # another working directory, or as an absolute path.
+    "run_dir",
+    "results_dir",
 )
 
 WORLD_DEFAULTS: dict[str, dict[str, Any]] = {

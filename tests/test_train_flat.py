@@ -9,7 +9,7 @@ from hierarchical.run_logging import read_stats
 from hierarchical.train_flat import main
 
 
-def test_flat_ppo_runs_resumes_and_evaluates(tmp_path):
+def test_flat_ppo_runs_resumes_and_evaluates(tmp_path, monkeypatch):
     run = tmp_path / "run"
     args = ["--config", "crafter_log", "--run_dir", str(run), "--n_envs", "2", "--n_steps", "32"]
     args += ["--batch_size", "32", "--n_epochs", "1", "--preset", "tiny", "--eval_episodes", "2"]
@@ -17,7 +17,9 @@ def test_flat_ppo_runs_resumes_and_evaluates(tmp_path):
     main(args + ["--env_steps", "64"])
     assert [r["env_steps"] for r in read_stats(run / "stats.csv")] == [64]
     assert json.loads((run / "eval.json").read_text())["env_steps"] == 64
-    main(args + ["--env_steps", "128"])  # a longer budget resumes the same run
+    # A longer budget resumes the same run, found here by a relative path.
+    monkeypatch.chdir(tmp_path)
+    main([a if a != str(run) else "run" for a in args] + ["--env_steps", "128"])
     assert [r["env_steps"] for r in read_stats(run / "stats.csv")] == [64, 128]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "timestep_128.zip",
