@@ -202,12 +202,14 @@ def load_weights(
     path: str | os.PathLike,
     strict: bool = True,
     include: Iterable[str] | None = None,
+    model_file: str | os.PathLike | None = None,
 ) -> LoadResult:
     """Load a `.weights` file into `policy`.
 
     :param strict: any key missing on either side is an error (shape mismatches always are).
     :param include: only load (and check) keys starting with one of these prefixes, e.g.
         `("net.img_process.", "net.recurrent_layer.")` to take VPT's trunk for a new head.
+    :param model_file: the `.model` file `policy` was built from, named in the error.
     :raises WeightsMismatchError: naming the file, each differing key and each shape.
     """
     expected = policy.state_dict()
@@ -228,7 +230,13 @@ def load_weights(
     report_missing = missing if strict or on_meta else {}
     report_unexpected = unexpected if strict else {}
     if mismatched or report_missing or report_unexpected:
-        raise WeightsMismatchError(path, report_missing, report_unexpected, mismatched)
+        header = None
+        if model_file is not None:
+            header = (
+                f"the weights do not fit the model built from {model_file} (other policy "
+                "kwargs, another action space or another number of codes N?)"
+            )
+        raise WeightsMismatchError(path, report_missing, report_unexpected, mismatched, header)
     tensors = {k: v.to(expected[k].dtype) for k, v in found.items() if k in expected}
     # A model built on the meta device gets the file's tensors directly (no second copy).
     policy.load_state_dict(tensors, strict=False, assign=on_meta)
@@ -272,7 +280,7 @@ def load_policy(
     with torch.device(build_device):
         policy = policy_class(spec.policy_kwargs, space, spec.pi_head_kwargs, **net_kwargs)
     if weights_path is not None:
-        load_weights(policy, weights_path, strict=strict)
+        load_weights(policy, weights_path, strict=strict, model_file=model_path)
     return policy.to(device)
 
 

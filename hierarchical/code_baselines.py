@@ -24,7 +24,7 @@ import torch
 from hierarchical.evaluate import EVAL_SEED, FixedCodeActor, RandomCodeActor, evaluate_actor
 from hierarchical.highlevel_env import env_from_config
 from hierarchical.models import PretrainedModels, load_pretrained
-from hierarchical.run_config import WORLD_DEFAULTS, prepare_run_dir
+from hierarchical.run_config import WORLD_DEFAULTS, check_crafter_task, prepare_run_dir
 from steve1.utils.io import atomic_write_text
 
 SELECT_SEED = 2_000_000  # screening seeds: neither training (small) nor evaluation seeds
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
+    check_crafter_task(args.config, "hierarchical.code_baselines")
     config = vars(args) | {"load": None}
     config["name"] = config["name"] or f"{args.method}_{args.config}_s{args.seed}"
     run_dir, config = prepare_run_dir(config, set())

@@ -1,5 +1,11 @@
 """Success rate of a high-level actor over M episodes on seeds no training run uses, with a 95% CI.
 
+    python -m hierarchical.evaluate results/ppo_highlevel_crafter_cobblestone_s0 --episodes 500
+
+evaluates a saved run (PTGM or flat PPO; its latest checkpoint, or `--checkpoint`) without
+changing its directory; `--out` also writes the result as JSON. Training runs evaluate themselves
+the same way at the end (`eval.json`).
+
 An actor chooses codes (or goals) from frames: a trained PPO policy, one fixed code, or uniformly
 random codes. Env i of the evaluation env plays episodes `i, i + n_envs, ...` of the fixed list;
 each env plays its quota and its later episodes are ignored, so the M counted episodes do not
@@ -8,13 +14,18 @@ depend on how fast they end (taking the first M to finish would favour short, of
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from tqdm import tqdm
+
+from steve1.utils.io import atomic_write_text
 
 EVAL_SEED = 1_000_000  # training runs seed their envs with small seeds (seed + env index)
 
@@ -68,6 +79,16 @@ class EvalResult:
     @property
     def ci95(self) -> tuple[float, float]:
         return wilson_interval(self.successes, self.episodes)
+
+    @classmethod
+    def from_dict(cls, report: dict[str, Any]) -> EvalResult:
+        """Back from `as_dict` (e.g. a run's `eval.json`)."""
+        return cls(
+            int(report["episodes"]),
+            int(report["successes"]),
+            float(report["mean_low_level_steps"]),
+            float(report["mean_task_reward"]),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         low, high = self.ci95
@@ -126,3 +147,34 @@ def evaluate_actor(actor: Actor, env: Any, episodes: int, progress: bool = True)
             bar.update(1)
     bar.close()
     return EvalResult(episodes, successes, float(np.mean(steps)), float(np.mean(rewards)))
+
+
+def main(argv: list[str] | None = None) -> EvalResult:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run_dir", type=Path, help="a ppo_highlevel.py or train_flat run directory")
+    p.add_argument("--episodes", type=int, default=200)
+    p.add_argument("--checkpoint", type=Path, default=None, help="default: the latest")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", type=Path, default=None, help="also write the result (JSON) here")
+    args = p.parse_args(argv)
+    # Imported here: both modules build on this one.
+    from hierarchical.run_config import load_run_config
+
+    config = load_run_config(args.run_dir)
+    method = config.get("method")
+    if method in ("fixed_code", "random_codes"):
+        raise SystemExit(f"{args.run_dir} is a {method} run: no policy to load; see its eval.json")
+    if method == "flat_ppo":
+        from hierarchical.train_flat import evaluate_saved
+    else:
+        from hierarchical.ppo_run import evaluate_saved
+    result = evaluate_saved(args.run_dir, args.episodes, args.checkpoint, args.device)
+    print(f"[eval] {config['config']}: {result}", flush=True)
+    if args.out is not None:
+        report = result.as_dict() | {"run_dir": str(args.run_dir), "eval_seed": EVAL_SEED}
+        atomic_write_text(args.out, json.dumps(report, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()

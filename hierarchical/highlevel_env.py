@@ -52,7 +52,7 @@ class EpisodeStats:
 
     start: float = field(default_factory=time.time)
     reward: float = 0.0
-    kl: float = 0.0
+    kl: float = float("nan")  # summed KL to the prior; NaN when no prior measured it
     shaping: float = 0.0
     low_level_steps: int = 0
     codes: list[int] = field(default_factory=list)
@@ -196,7 +196,7 @@ class HighLevelVecEnv(VecEnv):
             raise RuntimeError("this env runs without a goal prior (use_prior=False)")
         kl = kl_divergence(np.asarray(log_pi, np.float64), self.prior.log_probs.astype(np.float64))
         for stats, value in zip(self.episodes, kl, strict=True):
-            stats.kl += float(value)
+            stats.kl = float(value) + (0.0 if np.isnan(stats.kl) else stats.kl)
         self._step_kl = kl
         return kl.astype(np.float32)
 

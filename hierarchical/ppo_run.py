@@ -18,20 +18,33 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 
+import tasks
 from hierarchical.curves import plot_panels, smoothed_success
-from hierarchical.evaluate import EVAL_SEED, evaluate_actor
+from hierarchical.evaluate import EVAL_SEED, EvalResult, evaluate_actor
 from hierarchical.gifs import write_gif
 from hierarchical.highlevel_env import HighLevelVecEnv, env_from_config
-from hierarchical.models import PretrainedModels, load_pretrained, require_file
-from hierarchical.run_config import checkpoint_path, list_checkpoints, prune_checkpoints
+from hierarchical.models import (
+    PretrainedModelError,
+    PretrainedModels,
+    load_pretrained,
+    require_file,
+)
+from hierarchical.run_config import (
+    checkpoint_path,
+    latest_checkpoint,
+    list_checkpoints,
+    load_run_config,
+    prune_checkpoints,
+)
 from hierarchical.run_logging import StatsCallback, read_stats
 from sb3_vpt.checkpoint import load_checkpoint, save_checkpoint
-from sb3_vpt.policy import VPTActorCriticPolicy
+from sb3_vpt.policy import VPTActorCriticPolicy, trunk_prefixes
 from sb3_vpt.ppo import VPTPPO
 from sb3_vpt.trainable import DEFAULT_TRAINABLE
 from steve1.training.loop import resolve_device
 from steve1.utils.io import atomic_write_text
-from VPT.checkpoint import load_model_file
+from VPT.checkpoint import load_model_file, load_weights
+from VPT.policy import VPTPolicy
 
 KEEP_CHECKPOINTS = 2
 SUFFIX = ".pt"
@@ -77,9 +90,36 @@ def load_models(config: dict[str, Any], device: torch.device) -> PretrainedModel
     )
 
 
-def build_model(
-    config: dict[str, Any], env: HighLevelVecEnv, run_dir: Path, device: torch.device
-) -> VPTPPO:
+def check_before_envs(config: dict[str, Any], models: PretrainedModels) -> None:
+    """Files that do not fit fail here, by name, before any env exists (a MineDojo env takes
+    minutes to start): the frame size of the low level and of the high-level network (the goal
+    prior's architecture) against the task's, and the weights the high level starts from
+    (`--weights`' trunk, or the whole prior with `--initialize_with_prior`) against that network.
+    The codebook against the low level and the prior is checked by `load_pretrained`."""
+    size = tasks.frame_size(config["config"])
+    prior_model = require_file(Path(config["prior_model"]), "goal-prior .model")
+    spec = load_model_file(prior_model)
+    for what, path, kwargs in (
+        ("low level", config["in_model"], models.low_level.policy_kwargs),
+        ("high-level policy (built from the goal prior's .model)", prior_model, spec.policy_kwargs),
+    ):
+        shape = tuple(int(v) for v in kwargs["img_shape"][:2])
+        if shape != (size, size):
+            raise PretrainedModelError(
+                f"{path}: the {what} takes {shape[0]}x{shape[1]} frames but task "
+                f"{config['config']!r} gives {size}x{size}; use models trained on this world's frames"
+            )
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        net = VPTPolicy(spec.policy_kwargs, models.codebook.N, spec.pi_head_kwargs)
+    if config["initialize_with_prior"]:
+        path = require_file(Path(config["prior_weights"]), "goal-prior .weights")
+        load_weights(net, path, strict=True, model_file=prior_model)
+    elif config.get("weights"):
+        path = require_file(Path(config["weights"]), "trunk .weights")
+        load_weights(net, path, strict=True, include=trunk_prefixes(net), model_file=prior_model)
+
+
+def build_model(config: dict[str, Any], env: HighLevelVecEnv, device: torch.device) -> VPTPPO:
     """VPTPPO with the high-level policy: the prior's architecture, initialised per the flags."""
     net_kwargs = load_model_file(
         require_file(Path(config["prior_model"]), "goal-prior .model")
@@ -109,7 +149,6 @@ def build_model(
         seed=int(config["seed"]),
         device=device,
     )
-    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
     return model
 
 
@@ -187,8 +226,10 @@ def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         torch.set_num_threads(int(config["num_threads"]))
     device = resolve_device(str(config["device"]))
     models = load_models(config, device)
+    check_before_envs(config, models)
     env = env_from_config(config, models, int(config["seed"]), prior=bool(config["goal_prior"]))
-    model = build_model(config, env, run_dir, device)
+    model = build_model(config, env, device)
+    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
     stats_path = run_dir / "stats.csv"
     rows: list[dict[str, Any]] = []
     checkpoints = list_checkpoints(run_dir, SUFFIX)
@@ -212,6 +253,25 @@ def train_high_level(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         save_run_checkpoint(model, run_dir, env)
     env.close()
     return finish(config, run_dir, model, models, env.total_low_level_steps)
+
+
+def evaluate_saved(
+    run_dir: Path, episodes: int, checkpoint: Path | None = None, device: str = "auto"
+) -> EvalResult:
+    """A saved run's policy (its latest checkpoint, or `checkpoint`) over `episodes` episodes
+    on the held-out seeds; nothing in the run directory changes."""
+    config = load_run_config(run_dir)
+    checkpoint = checkpoint or latest_checkpoint(run_dir, SUFFIX)
+    torch_device = resolve_device(device)
+    models = load_models(config, torch_device)
+    check_before_envs(config, models)
+    env = env_from_config(config, models, EVAL_SEED, prior=False)
+    try:
+        model = build_model(config, env, torch_device)
+        load_checkpoint(model, checkpoint)
+        return evaluate_actor(PolicyActor(model.policy), env, episodes)
+    finally:
+        env.close()
 
 
 def milestone_paths(config: dict[str, Any], run_dir: Path, env_steps: int) -> list[Path]:
@@ -238,11 +298,15 @@ def finish(
     path = run_dir / "eval.json"
     report = json.loads(path.read_text()) if path.exists() else {}
     episodes = int(config.get("eval_episodes") or 0)
-    if episodes and report.get("env_steps") != env_steps:
+    if episodes and (report.get("env_steps"), report.get("episodes")) != (env_steps, episodes):
         result = evaluate_policy(config, models, model)
         report = result.as_dict() | {"env_steps": env_steps, "eval_seed": EVAL_SEED}
         atomic_write_text(path, json.dumps(report, indent=1))
         print(f"[eval] {config['config']}: {result}", flush=True)
+    elif report:
+        print(
+            f"[eval] {config['config']}: {EvalResult.from_dict(report)} (from {path})", flush=True
+        )
     if report:
         for milestone in milestone_paths(config, run_dir, env_steps):
             atomic_write_text(milestone, json.dumps(report, indent=1))

@@ -6,8 +6,10 @@ hyper-parameters are the ones measured on Crafter; for a Minecraft task they are
 (README values where its README and argparse disagree, e.g. `kl_reward` 0.05).
 
 Deviations from upstream, on purpose:
-- `--discrete` and `--goal_prior` default to on (PTGM proper; `--no-discrete` / `--no-goal_prior`
+- `--discrete` and `--goal_prior` default to on (PTGM proper; `--no-goal_prior` and `--no-discrete`
   give the ablations). Upstream's store_true defaults gave the continuous, prior-free variant.
+  The prior is a distribution over codes, so `--no-discrete` turns it off too, and asking for
+  both `--no-discrete` and `--goal_prior` is an error (upstream would have crashed mid-run).
 - The run directory is `<results_dir>/<name>` with no timestamp, so re-running the same command
   resumes the run (the house rule for every long stage); `--load <run dir>` resumes any run.
   Upstream appended a timestamp and `--load` raised NotImplementedError.
@@ -117,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--load", default=None, help="run directory to resume (its config is used)")
     bool_flag = argparse.BooleanOptionalAction
     add("--discrete", action=bool_flag, default=True, help="codebook action space (off: goals)")
-    add("--goal_prior", action=bool_flag, default=True, help="KL-to-prior reward")
+    add(
+        "--goal_prior",
+        action=bool_flag,
+        default=None,
+        help="KL-to-prior reward (default: on with --discrete; the prior is over codes)",
+    )
     add("--initialize_with_prior", action=bool_flag, default=None)
     add("--kl_reward", type=float, default=None, help="weight of KL(pi || prior)")
     add("--low_level_steps", type=int, default=None)
@@ -186,6 +193,14 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
         )
     if config["name"] is None:
         config["name"] = f"ppo_highlevel_{args.config}_s{args.seed}"
+    if config["goal_prior"] is None:
+        config["goal_prior"] = bool(config["discrete"])
+    elif config["goal_prior"] and not config["discrete"]:
+        raise RunConfigError(
+            "--goal_prior needs --discrete: the goal prior is a distribution over the codebook's "
+            "codes, so a continuous goal has no KL to it; drop --goal_prior (with --no-discrete "
+            "it is off by default)"
+        )
     if not config["goal_prior"]:
         config["kl_reward"] = 0.0
     if config["initialize_with_prior"] and not config["discrete"]:
@@ -201,6 +216,36 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
             f"steps_per_iter x num_envs = {per_iter}"
         )
     return config
+
+
+def load_run_config(run_dir: Path) -> dict[str, Any]:
+    """The saved `config.yaml` of a run directory."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists():
+        raise RunConfigError(f"{run_dir}: no config.yaml there; is it a run directory?")
+    return yaml.safe_load(path.read_text())
+
+
+def has_progress(run_dir: Path) -> bool:
+    """Whether the run has trained or evaluated anything. A run directory without progress (its
+    start failed, e.g. on a model file that did not fit) takes new settings when re-run."""
+    done = ("stats.csv", "eval.json")
+    return any((run_dir / name).exists() for name in done) or any(
+        (run_dir / "checkpoints").glob("timestep_*")
+    )
+
+
+def check_crafter_task(name: str, script: str) -> None:
+    """Before any run directory is written: `name` must be a Crafter task (the baselines'
+    scripts run Crafter only). An unknown name lists the valid ones (`tasks.TaskSpecError`)."""
+    specs = tasks.load_task_specs()
+    spec = tasks.get_task_spec(name)
+    if spec.sim != "crafter":
+        crafter = [n for n, s in specs.items() if s.sim == "crafter"]
+        raise RunConfigError(
+            f"{script} runs Crafter tasks only ({', '.join(crafter)}); {name!r} is a "
+            f"{spec.sim} task (its high-level RL is ppo_highlevel.py)"
+        )
 
 
 def run_dir_of(config: dict[str, Any]) -> Path:
@@ -220,8 +265,8 @@ def prepare_run_dir(config: dict[str, Any], explicit: set[str]) -> tuple[Path, d
     """
     run_dir = run_dir_of(config)
     saved_path = run_dir / "config.yaml"
-    if saved_path.exists():
-        saved = yaml.safe_load(saved_path.read_text())
+    if saved_path.exists() and (config.get("load") or has_progress(run_dir)):
+        saved = load_run_config(run_dir)
         differ = sorted(
             k
             for k in explicit
@@ -291,6 +336,17 @@ def list_checkpoints(run_dir: Path, suffix: str) -> list[Path]:
     """`checkpoints/timestep_<n><suffix>` of a run, oldest first."""
     paths = (Path(run_dir) / "checkpoints").glob(f"timestep_*{suffix}")
     return sorted(paths, key=lambda p: int(p.name[len("timestep_") : -len(suffix)]))
+
+
+def latest_checkpoint(run_dir: Path, suffix: str) -> Path:
+    """The run's newest checkpoint; an error naming the directory when it has none."""
+    found = list_checkpoints(run_dir, suffix)
+    if not found:
+        raise RunConfigError(
+            f"{run_dir}: no checkpoints/timestep_*{suffix}; train the run first (or name one "
+            "with --checkpoint)"
+        )
+    return found[-1]
 
 
 def checkpoint_path(run_dir: Path, timestep: int, suffix: str) -> Path:

@@ -18,12 +18,15 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from hierarchical.evaluate import EVAL_SEED, evaluate_actor
+from hierarchical.evaluate import EVAL_SEED, EvalResult, evaluate_actor
 from hierarchical.flat_ppo import FlatActor, FlatConfig, make_flat_env, make_flat_ppo
 from hierarchical.run_config import (
+    check_crafter_task,
     checkpoint_path,
     explicit_flags,
+    latest_checkpoint,
     list_checkpoints,
+    load_run_config,
     prepare_run_dir,
     prune_checkpoints,
 )
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
+    check_crafter_task(args.config, "hierarchical.train_flat")
     config = vars(args) | {"method": "flat_ppo"}
     config["name"] = config["name"] or f"flat_ppo_{args.config}_s{args.seed}"
     run_dir, config = prepare_run_dir(config, explicit_flags(parser, argv))
@@ -81,11 +85,30 @@ def main(argv: list[str] | None = None) -> None:
         model.learn(remaining, callback=[stats, checkpoints], reset_num_timesteps=not latest)
         save_flat_checkpoint(model, run_dir)
     if config["eval_episodes"] and not _evaluated(run_dir, model.num_timesteps):
-        eval_env = make_flat_env(config["config"], cfg.n_envs, EVAL_SEED)
-        result = evaluate_actor(FlatActor(model), eval_env, config["eval_episodes"])
+        result = evaluate_flat(model, config["config"], cfg.n_envs, config["eval_episodes"])
         print(f"[eval] {result}", flush=True)
         report = result.as_dict() | {"env_steps": model.num_timesteps, "eval_seed": EVAL_SEED}
         atomic_write_text(run_dir / "eval.json", json.dumps(report, indent=1))
+
+
+def evaluate_flat(model: PPO, task: str, n_envs: int, episodes: int) -> EvalResult:
+    """`model` over `episodes` episodes of `task` on the held-out seeds (`EVAL_SEED`)."""
+    env = make_flat_env(task, n_envs, EVAL_SEED)
+    try:
+        return evaluate_actor(FlatActor(model), env, episodes)
+    finally:
+        env.close()
+
+
+def evaluate_saved(
+    run_dir: Path, episodes: int, checkpoint: Path | None = None, device: str = "auto"
+) -> EvalResult:
+    """A saved flat-PPO run (its latest checkpoint, or `checkpoint`) over `episodes` held-out
+    episodes; nothing in the run directory changes."""
+    config = load_run_config(run_dir)
+    checkpoint = checkpoint or latest_checkpoint(run_dir, SUFFIX)
+    model = PPO.load(checkpoint, device=str(resolve_device(device)))
+    return evaluate_flat(model, config["config"], int(config["n_envs"]), episodes)
 
 
 def _evaluated(run_dir: Path, env_steps: int) -> bool:

@@ -57,6 +57,12 @@ HIGH_LEVEL_PI_HEAD_KWARGS = {"temperature": 1.0}  # upstream's high level overri
 TRUNK_PREFIXES = ("net.img_process.", "net.pre_lstm_ln.", "net.recurrent_layer.")
 
 
+def trunk_prefixes(vpt: torch.nn.Module) -> list[str]:
+    """The `TRUNK_PREFIXES` that `vpt` has (`pre_lstm_ln` is optional)."""
+    keys = vpt.state_dict()
+    return sorted(p for p in TRUNK_PREFIXES if any(k.startswith(p) for k in keys))
+
+
 class StepResult(NamedTuple):
     """One acting step for n envs. `dist_params`: log-probs (n, N) for a Discrete(N) action
     space, `[mean, log_std]` stacked in the last axis (n, d, 2) for a Box; `features`: the
@@ -155,8 +161,7 @@ class VPTActorCriticPolicy(BasePolicy):
 
     def load_vpt_trunk(self, path: str | os.PathLike) -> None:
         """Load the CNN and transformer (upstream's `load_part_vpt_weights`) from `path`."""
-        present = {p for p in TRUNK_PREFIXES if any(k.startswith(p) for k in self.vpt.state_dict())}
-        load_weights(self.vpt, path, strict=True, include=sorted(present))
+        load_weights(self.vpt, path, strict=True, include=trunk_prefixes(self.vpt))
 
     def load_prior(self, path: str | os.PathLike) -> None:
         """Load a goal prior's `.weights` entirely and strictly (heads included)."""

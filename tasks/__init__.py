@@ -24,11 +24,23 @@ __all__ = [
     "MinedojoTaskSpec",
     "TaskSpec",
     "TaskSpecError",
+    "frame_size",
     "get_task_spec",
     "load_task_specs",
     "make",
     "task_names",
 ]
+
+
+def frame_size(name: str) -> int:
+    """The side of the task's square `pov` frames (Crafter: the spec's `size`; MineDojo: VPT's
+    128), known without building the env."""
+    spec = get_task_spec(name)
+    if isinstance(spec, CrafterTaskSpec):
+        return spec.size
+    from tasks.minedojo.wrappers import POV_SIZE
+
+    return POV_SIZE
 
 
 def make(

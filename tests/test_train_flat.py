@@ -4,9 +4,12 @@ import json
 
 import pytest
 
+from hierarchical.code_baselines import main as code_baselines
+from hierarchical.evaluate import main as evaluate_main
 from hierarchical.run_config import RunConfigError
 from hierarchical.run_logging import read_stats
 from hierarchical.train_flat import main
+from tasks import TaskSpecError
 
 
 def test_flat_ppo_runs_resumes_and_evaluates(tmp_path, monkeypatch):
@@ -28,3 +31,14 @@ def test_flat_ppo_runs_resumes_and_evaluates(tmp_path, monkeypatch):
     assert json.loads((run / "eval.json").read_text())["episodes"] == 2
     with pytest.raises(RunConfigError, match="lr"):
         main(args + ["--env_steps", "128", "--lr", "0.1"])
+    assert evaluate_main([str(run), "--episodes", "3"]).episodes == 3  # the saved policy alone
+
+
+@pytest.mark.parametrize("task", ["log_plains", "no_such_task"])
+def test_a_task_it_cannot_run_writes_nothing(tmp_path, task):
+    run = tmp_path / "run"
+    with pytest.raises((RunConfigError, TaskSpecError), match="crafter_log"):
+        main(["--config", task, "--run_dir", str(run)])
+    with pytest.raises((RunConfigError, TaskSpecError), match="crafter_log"):
+        code_baselines(["--method", "random_codes", "--config", task, "--run_dir", str(run)])
+    assert not run.exists()
