@@ -207,8 +207,23 @@ def summarize(out: Path, tasks: list[str], methods: list[str], points: int = 50)
         "episodes (once at least 20 have finished) reaches the level, median over seeds that "
         "reach it (k/n: how many do).\n"
     )
+    text = "## Final success (evaluated; mean ± s.d. over seeds, seeds in brackets)\n\n"
+    text += final_matrix(results, methods) + "\n## Per task and method\n\n" + "\n".join(lines)
     targets = "\n## The high-level issue's targets\n\n" + target_report(results, BUDGETS)
-    return atomic_write_text(out / "results.md", "\n".join(lines) + "\n" + note + targets)
+    return atomic_write_text(out / "results.md", text + "\n" + note + targets)
+
+
+def final_matrix(results: dict[str, dict[str, MethodResult]], methods: list[str]) -> str:
+    """Tasks x methods: the final evaluated success, mean ± s.d. (number of evaluated runs)."""
+    shown = [m for m in methods if any(m in r for r in results.values())]
+    lines = ["| task | " + " | ".join(shown) + " |", "|---" * (len(shown) + 1) + "|"]
+    for task, by_method in results.items():
+        cells = []
+        for method in shown:
+            finals = by_method[method].finals if method in by_method else []
+            cells.append(f"{_mean_sd(finals)} ({len(finals)})" if finals else "-")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _mean_sd(values: list[float]) -> str:

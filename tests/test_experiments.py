@@ -36,6 +36,8 @@ def test_summary_table_and_curves(tmp_path, monkeypatch):
         "| crafter_log | ptgm | 2 | 0.90 ± 0.00 | 0.60 ± 0.10 | 666 (2/2) | 1,000 (2/2) |" in table
     )
     assert "| crafter_log | random_codes | 1 | 0.10 ± 0.00 | - | - | - |" in table
+    assert "| task | ptgm | random_codes |\n|---|---|---|\n" in table  # no flat_ppo column
+    assert "| crafter_log | 0.90 ± 0.00 (2) | 0.10 ± 0.00 (1) |" in table
     assert "flat_ppo" not in table
     assert (tmp_path / "curves.png").stat().st_size > 1000
     lines = (tmp_path / "curves.csv").read_text().splitlines()
