@@ -110,7 +110,7 @@ def target_report(
         if _has_curve(ptgm) and _has_curve(no_prior):
             ok = ptgm.auc() > no_prior.auc()
             tally["auc"].append(ok)
-            cells.append(f"{ptgm.auc():.2f} / {no_prior.auc():.2f} {'pass' if ok else 'fail'}")
+            cells.append(f"{ptgm.auc():.3f} / {no_prior.auc():.3f} {'pass' if ok else 'fail'}")
         else:
             cells.append("-")
         rand = methods.get("random_codes")
