@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     if remaining > 0:
         model.learn(remaining, callback=[stats, checkpoints], reset_num_timesteps=not latest)
         save_flat_checkpoint(model, run_dir)
-    if config["eval_episodes"] and not _evaluated(run_dir, model.num_timesteps):
-        result = evaluate_flat(model, config["config"], cfg.n_envs, config["eval_episodes"])
+    episodes = config["eval_episodes"]
+    if episodes and not _evaluated(run_dir, model.num_timesteps, episodes):
+        result = evaluate_flat(model, config["config"], cfg.n_envs, episodes)
         print(f"[eval] {result}", flush=True)
         report = result.as_dict() | {"env_steps": model.num_timesteps, "eval_seed": EVAL_SEED}
         atomic_write_text(run_dir / "eval.json", json.dumps(report, indent=1))
@@ -111,9 +112,13 @@ def evaluate_saved(
     return evaluate_flat(model, config["config"], int(config["n_envs"]), episodes)
 
 
-def _evaluated(run_dir: Path, env_steps: int) -> bool:
+def _evaluated(run_dir: Path, env_steps: int, episodes: int) -> bool:
+    """Whether eval.json already holds this training length's evaluation over `episodes`."""
     path = run_dir / "eval.json"
-    return path.exists() and json.loads(path.read_text()).get("env_steps") == env_steps
+    if not path.exists():
+        return False
+    report = json.loads(path.read_text())
+    return (report.get("env_steps"), report.get("episodes")) == (env_steps, episodes)
 
 
 def _print_row(row: dict) -> None:
