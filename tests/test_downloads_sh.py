@@ -23,7 +23,7 @@ def run(tmp_path: Path, *args: str, base: str | None = None) -> subprocess.Compl
     env["PTGM_DOWNLOAD_BASE"] = base if base is not None else (tmp_path / "mirror").as_uri()
     (tmp_path / "root").mkdir(exist_ok=True)
     return subprocess.run(
-        ["bash", str(DOWNLOADS_SH), *args], env=env, capture_output=True, text=True, timeout=60
+        ["bash", str(DOWNLOADS_SH), *args], env=env, capture_output=True, text=True, timeout=300
     )
 
 
