@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -79,7 +80,8 @@ def plot_panels(
     path: Path,
     ncols: int = 3,
 ) -> Path:
-    """One panel per task; per method a mean line and a ±s.e. band over its runs.
+    """One panel per task; per method a mean line and a ±s.e. band over its runs, in the same
+    colour in every panel. The legend takes a spare panel when there is one.
 
     :param grid: the env steps of the curves' columns, or one grid per task.
     """
@@ -87,6 +89,9 @@ def plot_panels(
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    order = list(dict.fromkeys(m for methods in panels.values() for m in methods))
+    colours = {m: f"C{i % 10}" for i, m in enumerate(order)}
+    lines: dict[str, Any] = {}
     for ax, (task, methods) in zip(axes.flat, panels.items(), strict=False):
         x = grid[task] if isinstance(grid, Mapping) else grid
         for method, curves in methods.items():
@@ -95,8 +100,8 @@ def plot_panels(
                 mean = np.nanmean(curves, axis=0)
                 count = np.sum(~np.isnan(curves), axis=0)
                 se = np.nanstd(curves, axis=0) / np.sqrt(np.maximum(count, 1))
-            (line,) = ax.plot(x, mean, label=f"{method} ({len(curves)})")
-            ax.fill_between(x, mean - se, mean + se, color=line.get_color(), alpha=0.2)
+            (lines[method],) = ax.plot(x, mean, color=colours[method], label=method)
+            ax.fill_between(x, mean - se, mean + se, color=colours[method], alpha=0.2)
         ax.set_title(task)
         ax.set_xlabel("environment steps")
         ax.set_ylabel("success rate")
@@ -104,7 +109,11 @@ def plot_panels(
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="upper left")
+    handles = [lines[m] for m in order]
+    if n < len(axes.flat):
+        axes.flat[n].legend(handles=handles, loc="center", fontsize=10, title="method")
+    else:
+        axes.flat[0].legend(handles=handles, fontsize=7, loc="upper left")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
