@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -51,13 +49,12 @@ def high_level_env_steps_per_s(config: dict, iterations: int) -> float:
     device = resolve_device(str(config["device"]))
     models = load_models(config, device)
     env = env_from_config(config, models, int(config["seed"]), prior=bool(config["goal_prior"]))
-    with tempfile.TemporaryDirectory() as tmp:
-        model = build_model(config, env, Path(tmp), device)
-        env.reset()  # world generation happens before timing, as for the raw envs
-        steps = iterations * int(config["steps_per_iter"]) * int(config["num_envs"])
-        start = time.perf_counter()
-        model.learn(steps)
-        seconds = time.perf_counter() - start
+    model = build_model(config, env, device)
+    env.reset()  # world generation happens before timing, as for the raw envs
+    steps = iterations * int(config["steps_per_iter"]) * int(config["num_envs"])
+    start = time.perf_counter()
+    model.learn(steps)
+    seconds = time.perf_counter() - start
     env.close()
     return env.total_low_level_steps / seconds
 
