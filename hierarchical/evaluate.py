@@ -110,6 +110,17 @@ class EvalResult:
         )
 
 
+def saved_report(path: Path) -> dict[str, Any]:
+    """A run's saved evaluation (`eval.json`), or {} when there is none."""
+    return json.loads(Path(path).read_text()) if Path(path).exists() else {}
+
+
+def covers(report: dict[str, Any], env_steps: int, episodes: int) -> bool:
+    """Whether a saved evaluation is of this training length over `episodes` episodes (a run
+    re-evaluates after more training, or when asked for another number of episodes)."""
+    return (report.get("env_steps"), report.get("episodes")) == (env_steps, episodes)
+
+
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval of a binomial proportion (sensible at 0 and n successes)."""
     if n == 0:

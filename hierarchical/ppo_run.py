@@ -20,7 +20,7 @@ from stable_baselines3.common.logger import configure
 
 import tasks
 from hierarchical.curves import plot_panels, smoothed_success
-from hierarchical.evaluate import EVAL_SEED, EvalResult, evaluate_actor
+from hierarchical.evaluate import EVAL_SEED, EvalResult, covers, evaluate_actor, saved_report
 from hierarchical.gifs import write_gif
 from hierarchical.highlevel_env import HighLevelVecEnv, env_from_config
 from hierarchical.models import (
@@ -263,7 +263,7 @@ def evaluate_saved(
     config = load_run_config(run_dir)
     checkpoint = checkpoint or latest_checkpoint(run_dir, SUFFIX)
     torch_device = resolve_device(device)
-    models = load_models(config, torch_device)
+    models = load_models(config | {"goal_prior": False}, torch_device)  # evaluation: no KL
     check_before_envs(config, models)
     env = env_from_config(config, models, EVAL_SEED, prior=False)
     try:
@@ -296,9 +296,9 @@ def finish(
 ) -> dict[str, Any]:
     """Evaluate on held-out seeds (once per training length) and draw the run's curve."""
     path = run_dir / "eval.json"
-    report = json.loads(path.read_text()) if path.exists() else {}
+    report = saved_report(path)
     episodes = int(config.get("eval_episodes") or 0)
-    if episodes and (report.get("env_steps"), report.get("episodes")) != (env_steps, episodes):
+    if episodes and not covers(report, env_steps, episodes):
         result = evaluate_policy(config, models, model)
         report = result.as_dict() | {"env_steps": env_steps, "eval_seed": EVAL_SEED}
         atomic_write_text(path, json.dumps(report, indent=1))

@@ -238,10 +238,9 @@ def has_progress(run_dir: Path) -> bool:
 def check_crafter_task(name: str, script: str) -> None:
     """Before any run directory is written: `name` must be a Crafter task (the baselines'
     scripts run Crafter only). An unknown name lists the valid ones (`tasks.TaskSpecError`)."""
-    specs = tasks.load_task_specs()
     spec = tasks.get_task_spec(name)
     if spec.sim != "crafter":
-        crafter = [n for n, s in specs.items() if s.sim == "crafter"]
+        crafter = [n for n, s in tasks.load_task_specs().items() if s.sim == "crafter"]
         raise RunConfigError(
             f"{script} runs Crafter tasks only ({', '.join(crafter)}); {name!r} is a "
             f"{spec.sim} task (its high-level RL is ppo_highlevel.py)"

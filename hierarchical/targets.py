@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hierarchical.curves import steps_to_reach
+
 AT_100K = {
     "crafter_log": 0.9,
     "crafter_water": 0.9,
@@ -57,8 +59,7 @@ class MethodResult:
 
     def steps_to(self, level: float) -> float:
         """First grid step at which the mean curve reaches `level` (NaN if never)."""
-        hit = np.flatnonzero(np.nan_to_num(self.mean_curve(), nan=-1.0) >= level)
-        return float(self.grid[hit[0]]) if len(hit) else float("nan")
+        return steps_to_reach(self.grid, self.mean_curve(), level)
 
     def auc(self) -> float:
         """Mean over runs of each curve's mean over the grid, unknown points counted as 0."""

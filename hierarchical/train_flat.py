@@ -18,7 +18,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from hierarchical.evaluate import EVAL_SEED, EvalResult, evaluate_actor
+from hierarchical.evaluate import EVAL_SEED, EvalResult, covers, evaluate_actor, saved_report
 from hierarchical.flat_ppo import FlatActor, FlatConfig, make_flat_env, make_flat_ppo
 from hierarchical.run_config import (
     check_crafter_task,
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         model.learn(remaining, callback=[stats, checkpoints], reset_num_timesteps=not latest)
         save_flat_checkpoint(model, run_dir)
     episodes = config["eval_episodes"]
-    if episodes and not _evaluated(run_dir, model.num_timesteps, episodes):
+    if episodes and not covers(saved_report(run_dir / "eval.json"), model.num_timesteps, episodes):
         result = evaluate_flat(model, config["config"], cfg.n_envs, episodes)
         print(f"[eval] {result}", flush=True)
         report = result.as_dict() | {"env_steps": model.num_timesteps, "eval_seed": EVAL_SEED}
@@ -110,15 +110,6 @@ def evaluate_saved(
     checkpoint = checkpoint or latest_checkpoint(run_dir, SUFFIX)
     model = PPO.load(checkpoint, device=str(resolve_device(device)))
     return evaluate_flat(model, config["config"], int(config["n_envs"]), episodes)
-
-
-def _evaluated(run_dir: Path, env_steps: int, episodes: int) -> bool:
-    """Whether eval.json already holds this training length's evaluation over `episodes`."""
-    path = run_dir / "eval.json"
-    if not path.exists():
-        return False
-    report = json.loads(path.read_text())
-    return (report.get("env_steps"), report.get("episodes")) == (env_steps, episodes)
 
 
 def _print_row(row: dict) -> None:
