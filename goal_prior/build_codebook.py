@@ -4,8 +4,11 @@ Upstream's recipe (spec section 4.3): for every frame t >= 15 the feature is the
 window t-15..t concatenated with the sum of the last 16 actions (t included); every
 `sample_interval`-th row over all episodes is kept; t-SNE maps the features to 2-D; KMeans finds N
 clusters there; code k is the raw goal embedding of the sample nearest centroid k. Options beyond
-upstream: `standardize` (z-score each feature first; upstream mixed raw scales) and
-`embedding="none"` (KMeans directly on the features, no t-SNE).
+upstream: `standardize` (z-score each feature first; upstream mixed raw scales),
+`embedding="none"` (KMeans directly on the features, no t-SNE) and `code_choice="mean"` (code k is
+the sample nearest the mean of cluster k's features, rather than nearest its t-SNE centroid: the
+most typical window of the cluster, where a point near the 2-D centroid may carry incidental
+features that the t-SNE map flattened away).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from goal_prior.codebook import Codebook, CodebookError
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader, open_episodes
 
 HISTORY = EMBED_OFFSET + 1  # actions summed into the feature: t-15..t
+CODE_CHOICES = ("centroid", "mean")
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,13 @@ class CodebookConfig:
     sample_interval: int = 50  # --sample-interval
     embedding: str = "tsne"  # --embedding: tsne | none
     standardize: bool = False
+    code_choice: str = "centroid"  # centroid (upstream) | mean: see the module docstring
     seed: int = 1
     perplexity: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.code_choice not in CODE_CHOICES:
+            raise CodebookError(f"unknown code choice {self.code_choice!r}; valid: {CODE_CHOICES}")
 
 
 @dataclass
@@ -113,6 +122,7 @@ def cluster(samples: Samples, cfg: CodebookConfig) -> tuple[np.ndarray, np.ndarr
     x = samples.features.astype(np.float64)
     if cfg.standardize:
         x = (x - x.mean(axis=0)) / feature_std(x)
+    features = x
     if cfg.embedding == "tsne":
         perplexity = min(cfg.perplexity, (n - 1) / 3)
         x = TSNE(
@@ -127,8 +137,11 @@ def cluster(samples: Samples, cfg: CodebookConfig) -> tuple[np.ndarray, np.ndarr
     nearest = np.empty(cfg.n_codebook, np.int64)
     for k in range(cfg.n_codebook):
         members = np.flatnonzero(labels == k)
-        dist = np.linalg.norm(x[members] - kmeans.cluster_centers_[k], axis=1)
-        nearest[k] = members[np.argmin(dist)]
+        if cfg.code_choice == "mean":
+            space, centre = features[members], features[members].mean(axis=0)
+        else:
+            space, centre = x[members], kmeans.cluster_centers_[k]
+        nearest[k] = members[np.argmin(np.linalg.norm(space - centre, axis=1))]
     return nearest, labels, x
 
 
@@ -159,6 +172,7 @@ def build_codebook(
         "N": cfg.n_codebook,
         "seed": cfg.seed,
         "standardize": cfg.standardize,
+        "code_choice": cfg.code_choice,
         "sample_interval": cfg.sample_interval,
         "video_num": len(readers),
         "n_samples": len(samples.features),

@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from goal_prior.build_codebook import CodebookConfig, build_codebook  # noqa: E402
+from goal_prior.build_codebook import CODE_CHOICES, CodebookConfig, build_codebook  # noqa: E402
 from goal_prior.codebook import Codebook, CodebookError  # noqa: E402
 from goal_prior.contact_sheet import contact_sheet  # noqa: E402
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader  # noqa: E402
@@ -67,6 +67,13 @@ def main(argv: list[str] | None = None) -> None:
         default=False,
         help="z-score every feature before clustering (upstream did not)",
     )
+    parser.add_argument(
+        "--code-choice",
+        default="centroid",
+        choices=list(CODE_CHOICES),
+        help="centroid (upstream): the window nearest the KMeans centroid in the clustered (t-SNE) "
+        "space; mean: the window nearest the mean of its cluster's features",
+    )
     parser.add_argument("--gifs", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
     cfg = CodebookConfig(
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         sample_interval=args.sample_interval,
         embedding=args.embedding,
         standardize=args.standardize,
+        code_choice=args.code_choice,
         seed=args.seed,
     )
     try:

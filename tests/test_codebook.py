@@ -53,6 +53,25 @@ def test_standardize_changes_the_codebook_but_stays_deterministic(episodes):
     assert raw.embed_mean is None and raw.clustering_space(raw.codes) is raw.codes
 
 
+def test_mean_code_choice_keeps_the_clusters_and_takes_the_window_nearest_their_mean(episodes):
+    cfg = CodebookConfig(**{**CFG.__dict__, "code_choice": "mean"})
+    centroid = build_codebook(episodes, CFG, n_actions=17)
+    mean = build_codebook(episodes, cfg, n_actions=17)
+    assert np.array_equal(mean.labels, centroid.labels)
+    assert mean.codebook.metadata["code_choice"] == "mean"
+    feats = mean.samples.features
+    for k in range(6):
+        members = np.flatnonzero(mean.labels == k)
+        dist = np.linalg.norm(feats[members] - feats[members].mean(axis=0), axis=1)
+        step = mean.codebook.source_step[k]
+        chosen = members[np.argmin(dist)]
+        assert mean.samples.steps[chosen] == step
+        assert np.array_equal(mean.codebook.codes[k], mean.samples.embeds[chosen])
+    assert not np.array_equal(mean.codebook.codes, centroid.codebook.codes)
+    with pytest.raises(CodebookError, match="unknown code choice"):
+        CodebookConfig(code_choice="medoid")
+
+
 def test_prior_labels_live_in_the_codebook_clustering_space(tmp_path):
     codes = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
     goal = np.array([[2.0, 0.1]], np.float32)  # raw cosine: code 0
