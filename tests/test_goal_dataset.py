@@ -54,6 +54,22 @@ def test_chunks_carry_embeddings_of_their_goal_frames_and_p_uncond(tmp_path):
     assert not chunk.conditioned and not chunk.goals.any()
 
 
+def test_goal_lead_takes_the_window_that_starts_at_the_goal_frame(tmp_path):
+    cache = EpisodeCache.from_paths([fake_episode(tmp_path / "ep", length=150)])
+    plain = HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20)
+    led = HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, goal_lead=15)
+    for i in range(len(plain)):
+        a, b = plain.get(i, np.random.default_rng(i)), led.get(i, np.random.default_rng(i))
+        assert np.array_equal(b.goal_steps, np.minimum(a.goal_steps + 15, 149))
+        assert np.array_equal(b.goals, cache.embeds[0][b.goal_steps])
+        window_start = b.goal_steps - 15
+        frames = np.arange(len(b.goal_steps)) + led.index[i][1]
+        ahead = b.goal_steps < 149  # at the episode's end the window is clipped to the last frame
+        assert (window_start[ahead] >= frames[ahead] - 1).all()  # it never lies in the past
+    with pytest.raises(ValueError, match="goal_lead"):
+        HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, goal_lead=-1)
+
+
 def test_frames_without_effect_are_masked_and_idle_chunks_dropped(tmp_path):
     path = fake_episode(tmp_path / "ep", length=100)
     states = dict(np.load(path / "states.npz"))

@@ -7,6 +7,9 @@ L - g < min_btwn_goals, jump to L-1; stop at L-1. Frames 0..g0+1 get goal
 g0, frames g0+2..g1+1 get g1, and so on (the switch happens one frame after the goal frame, as
 upstream). The goal vector is the embedding at g (window g-15..g); goals earlier than frame 15 are
 moved to 15, the first frame with an embedding (only possible when min_btwn_goals < 15).
+`goal_lead` (beyond upstream, 0 by default) takes the embedding `goal_lead` frames after the goal
+frame instead (clipped to the last frame): with 15 the goal window starts at the goal frame, so a
+goal never describes frames that the policy has already seen or is acting in.
 With probability p_uncond the whole chunk's goal is zeroed (classifier-free guidance).
 
 Frames whose action has no effect (Crafter: the player is asleep, so the game ignores the action)
@@ -125,10 +128,13 @@ class HindsightGoalChunks:
         max_btwn_goals: int,
         p_uncond: float = 0.0,
         min_active: float = 0.25,
+        goal_lead: int = 0,
     ) -> None:
         if not min_btwn_goals < max_btwn_goals:
             raise ValueError("need min_btwn_goals < max_btwn_goals")
-        self.cache, self.T, self.p_uncond = cache, T, p_uncond
+        if goal_lead < 0:
+            raise ValueError(f"goal_lead must be >= 0, got {goal_lead}")
+        self.cache, self.T, self.p_uncond, self.goal_lead = cache, T, p_uncond, goal_lead
         self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
         self.index = [
             (e, s)
@@ -155,6 +161,7 @@ class HindsightGoalChunks:
         length = len(self.cache.actions[episode])
         steps = sample_goal_steps(length, self.min_btwn, self.max_btwn, rng)
         per_frame = goal_index_per_frame(length, steps)[start : start + self.T]
+        per_frame = np.minimum(per_frame + self.goal_lead, length - 1)
         goals = self.cache.embeds[episode][per_frame]
         conditioned = not rng.random() < self.p_uncond
         if not conditioned:

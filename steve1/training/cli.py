@@ -49,6 +49,13 @@ def add_loop_args(
     add("--trunc_t", type=int, default=d["trunc_t"], help="frames per backprop slice")
     add("--min_btwn_goals", type=int, default=d["min_btwn_goals"])
     add("--max_btwn_goals", type=int, default=d["max_btwn_goals"])
+    add(
+        "--goal_lead",
+        type=int,
+        default=0,
+        help="condition on the window ending this many frames after the goal frame "
+        "(15: the window starts there; 0: upstream)",
+    )
     add("--batch_size", type=int, default=d["batch_size"])
     add("--gradient_accumulation_steps", type=int, default=1)
     add("--learning_rate", type=float, default=d["learning_rate"])
@@ -144,8 +151,9 @@ def run_training(
 ) -> dict[str, Any]:
     """Hindsight-goal chunks of both splits, `meta.json`, then the (resumable) training loop."""
     goals = (args.T, args.min_btwn_goals, args.max_btwn_goals)
-    train = HindsightGoalChunks(caches[0], *goals, p_uncond=p_uncond)
-    val = HindsightGoalChunks(caches[1], *goals)
+    lead = args.goal_lead
+    train = HindsightGoalChunks(caches[0], *goals, p_uncond=p_uncond, goal_lead=lead)
+    val = HindsightGoalChunks(caches[1], *goals, goal_lead=lead)
     cfg = loop_config(args)
     write_meta(
         cfg.out_weights.parent / "meta.json",
