@@ -69,3 +69,24 @@ def test_does_not_touch_env_rng() -> None:
         agent.act(env)
     after = env._world.random.get_state()
     assert np.array_equal(after[1], key) and after[2] == pos
+
+
+def test_a_drink_task_drinks_with_a_full_bar() -> None:
+    """Crafter counts a drink at full; the play data must show it (every episode starts full)."""
+    from steve1.data.generation.play_agent import Task
+
+    env = _env(seed=0, length=300)
+    env.reset()
+    agent = PlayAgent(np.random.default_rng(0))
+    agent.reset(env)
+    player = env._player
+    agent.task = Task(
+        "collect_drink", deadline=10**6, amount=2, base=player.achievements["collect_drink"]
+    )
+    for _ in range(200):
+        player.inventory["drink"] = 9  # the bar stays full throughout
+        player._thirst = 0
+        _, _, done, _ = env.step(agent.act(env))
+        if player.achievements["collect_drink"] >= 2 or done:
+            break
+    assert player.achievements["collect_drink"] >= 2

@@ -62,6 +62,11 @@ REPERTOIRE: tuple[str, ...] = (
     "defeat_skeleton",
     "sleep",
 )
+# Collect tasks pursued even with a full inventory slot. Every episode starts with a full drink
+# bar and Crafter counts a drink at full (`collect_drink` rises, the bar stays at 9); ending the
+# task there meant the data never drank at full, and a low level that sees the bar in its frames
+# learned not to drink at the start of an episode whatever its goal said.
+COUNTS_WHEN_FULL = ("collect_drink",)
 # Every label `intention` can report: the repertoire plus sub-intentions used by needs/prereqs.
 INTENTIONS: tuple[str, ...] = REPERTOIRE + ("shelter", "protect_plant", "survive")
 
@@ -318,7 +323,11 @@ class PlayAgent(ShelterMixin):
         name, inv = task.name, self.skills.inv
         if name in ("explore", "idle", "sleep") or task.stage == "protect":
             return task.stage == "done"
-        if name.startswith("collect_") and inv.get(name[8:], 0) >= 9:
+        if (
+            name.startswith("collect_")
+            and name not in COUNTS_WHEN_FULL
+            and inv.get(name[8:], 0) >= 9
+        ):
             return True
         return self._count(name) - task.base >= task.amount
 
