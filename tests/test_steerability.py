@@ -47,3 +47,16 @@ def test_candidates_only_runs_the_target_codes_and_leaves_out_margins():
     assert set(wood["candidate_rates"]) == {0}
     assert 0.0 <= wood["ceiling"] <= 1.0  # 3 steps: a perfect player reaches a tree from some
     assert wood["held_out_rate"] <= 1.0
+
+
+def test_approach_follows_the_distance_to_the_material():
+    from hierarchical.approach import approach
+    from hierarchical.steerability import start_states
+
+    policy, codes = tiny_policy_and_codes()
+    starts = start_states("crafter_log", 6, [7, 8])
+    out = approach(policy, starts, codes[0], "collect_wood", 6, 1.0, seed=7)
+    assert out.got.shape == out.seen.shape == out.faced.shape == (2,)
+    assert out.closer + out.farther + out.same <= 2 * 6
+    assert (out.seen | ~out.got).all()  # a tree is in view before it is collected
+    assert "closer" in out.summary()
