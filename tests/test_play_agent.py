@@ -71,13 +71,14 @@ def test_does_not_touch_env_rng() -> None:
     assert np.array_equal(after[1], key) and after[2] == pos
 
 
-def test_a_drink_task_drinks_with_a_full_bar() -> None:
+@pytest.mark.parametrize("drink_when_full", [False, True])
+def test_a_drink_task_drinks_with_a_full_bar_only_when_asked(drink_when_full: bool) -> None:
     """Crafter counts a drink at full; the play data must show it (every episode starts full)."""
     from steve1.data.generation.play_agent import Task
 
     env = _env(seed=0, length=300)
     env.reset()
-    agent = PlayAgent(np.random.default_rng(0))
+    agent = PlayAgent(np.random.default_rng(0), drink_when_full=drink_when_full)
     agent.reset(env)
     player = env._player
     agent.task = Task(
@@ -89,4 +90,4 @@ def test_a_drink_task_drinks_with_a_full_bar() -> None:
         _, _, done, _ = env.step(agent.act(env))
         if player.achievements["collect_drink"] >= 2 or done:
             break
-    assert player.achievements["collect_drink"] >= 2
+    assert (player.achievements["collect_drink"] >= 2) == drink_when_full

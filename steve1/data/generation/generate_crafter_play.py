@@ -46,6 +46,7 @@ class PlayConfig:
     epsilon: float = 0.1
     size: int = 64
     perception: str = "full"
+    drink_when_full: bool = False
 
 
 def episode_name(seed: int, index: int) -> str:
@@ -65,7 +66,10 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
     env = env or DeterministicCrafter(size=(cfg.size, cfg.size), length=cfg.max_steps)
     env._seed, env._episode, env._length = env_seed, 0, cfg.max_steps
     agent = PlayAgent(
-        np.random.default_rng(agent_seq), epsilon=cfg.epsilon, perception=cfg.perception
+        np.random.default_rng(agent_seq),
+        epsilon=cfg.epsilon,
+        perception=cfg.perception,
+        drink_when_full=cfg.drink_when_full,
     )
     obs = env.reset()
     agent.reset(env)
@@ -95,6 +99,7 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
             "version": GENERATOR_VERSION,
             "epsilon": cfg.epsilon,
             "perception": cfg.perception,
+            "drink_when_full": cfg.drink_when_full,
         },
         "embedding": crafter_goal.describe(),
         "intentions": list(INTENTIONS),
@@ -190,6 +195,12 @@ def main(argv: list[str] | None = None) -> None:
         "'seen' (what it has seen this episode; it searches for what it has not)",
     )
     parser.add_argument(
+        "--drink_when_full",
+        action="store_true",
+        help="the agent also drinks with a full drink bar when its intention is to drink "
+        "(the shipped data: it does not; see PlayAgent)",
+    )
+    parser.add_argument(
         "--stats",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -207,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         args.max_steps,
         args.epsilon,
         perception=args.perception,
+        drink_when_full=args.drink_when_full,
     )
     written = generate(cfg, args.num_workers, args.worker_id)
     print(f"wrote {written} frames to {args.output_dir}")

@@ -62,11 +62,6 @@ REPERTOIRE: tuple[str, ...] = (
     "defeat_skeleton",
     "sleep",
 )
-# Collect tasks pursued even with a full inventory slot. Every episode starts with a full drink
-# bar and Crafter counts a drink at full (`collect_drink` rises, the bar stays at 9); ending the
-# task there meant the data never drank at full, and a low level that sees the bar in its frames
-# learned not to drink at the start of an episode whatever its goal said.
-COUNTS_WHEN_FULL = ("collect_drink",)
 # Every label `intention` can report: the repertoire plus sub-intentions used by needs/prereqs.
 INTENTIONS: tuple[str, ...] = REPERTOIRE + ("shelter", "protect_plant", "survive")
 
@@ -92,12 +87,21 @@ class PlayAgent(ShelterMixin):
     """Intention-driven scripted Crafter player (see module docstring)."""
 
     def __init__(
-        self, rng: np.random.Generator, epsilon: float = 0.1, perception: str = "full"
+        self,
+        rng: np.random.Generator,
+        epsilon: float = 0.1,
+        perception: str = "full",
+        drink_when_full: bool = False,
     ) -> None:
         """:param perception: "full" navigates on the whole map (privileged); "seen" only toward
         materials seen this episode and creatures in view, and otherwise searches unseen ground,
-        so that the data shows how to find what is out of sight."""
+        so that the data shows how to find what is out of sight.
+        :param drink_when_full: pursue a `collect_drink` intention with a full drink bar. By default
+        (the shipped data) a collect intention ends when its item is at 9, so the data never
+        drinks at full; but every episode starts full and Crafter counts a drink at full, and a low
+        level that sees the bar learns not to drink early in an episode whatever its goal says."""
         self.rng = rng
+        self.drink_when_full = drink_when_full
         self.epsilon = float(epsilon)
         self.perception = perception
         self.skills = Skills(rng, perception)
@@ -323,11 +327,9 @@ class PlayAgent(ShelterMixin):
         name, inv = task.name, self.skills.inv
         if name in ("explore", "idle", "sleep") or task.stage == "protect":
             return task.stage == "done"
-        if (
-            name.startswith("collect_")
-            and name not in COUNTS_WHEN_FULL
-            and inv.get(name[8:], 0) >= 9
-        ):
+        full = inv.get(name[8:], 0) >= 9
+        drinks_on = self.drink_when_full and name == "collect_drink"
+        if name.startswith("collect_") and full and not drinks_on:
             return True
         return self._count(name) - task.base >= task.amount
 
