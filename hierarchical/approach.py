@@ -106,6 +106,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--low_level_steps", type=int, default=50)
     parser.add_argument("--cond_scale", type=float, default=3.0)
     parser.add_argument("--seed", type=int, default=150_000, help="first env seed")
+    parser.add_argument(
+        "--agent_seed",
+        type=int,
+        default=None,
+        help="seed of the low level's action sampling (default: --seed); other values show how "
+        "much a rate moves with the sampling alone, on the same starts",
+    )
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.num_threads)
@@ -122,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     goal = np.zeros(codebook.dim, np.float32) if args.code < 0 else codebook.get_code(args.code)[0]
     scale = args.cond_scale if args.code >= 0 else 0.0
-    result = approach(policy, starts, goal, args.event, args.low_level_steps, scale, args.seed)
+    agent_seed = args.seed if args.agent_seed is None else args.agent_seed
+    result = approach(policy, starts, goal, args.event, args.low_level_steps, scale, agent_seed)
     who = "no goal" if args.code < 0 else f"code {args.code}"
     print(
         f"{args.event}, {who}, {args.rollouts} rollouts from seed {args.seed}: {result.summary()}"

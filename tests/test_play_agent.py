@@ -91,3 +91,25 @@ def test_a_drink_task_drinks_with_a_full_bar_only_when_asked(drink_when_full: bo
         if player.achievements["collect_drink"] >= 2 or done:
             break
     assert (player.achievements["collect_drink"] >= 2) == drink_when_full
+
+
+def test_play_stats_count_drinks_taken_with_a_full_bar(tmp_path) -> None:
+    from steve1.data.episode_storage import EpisodeReader, write_episode
+    from steve1.data.generation.crafter_state import ACHIEVEMENTS, ITEMS
+    from steve1.data.generation.play_stats import drinks_at_full
+
+    length = 6
+    inventory = np.zeros((length, 16), np.uint8)
+    inventory[:, ITEMS.index("drink")] = [7, 8, 9, 9, 9, 8]
+    achievements = np.zeros((length, 22), np.uint16)
+    achievements[:, ACHIEVEMENTS.index("collect_drink")] = [0, 1, 2, 3, 3, 3]  # drank at 7, 8, 9
+    frames = np.zeros((length, 64, 64, 3), np.uint8)
+    path = write_episode(
+        tmp_path / "ep",
+        frames,
+        np.zeros(length, np.int64),
+        np.zeros((length, 4), np.float32),
+        {"world": "crafter"},
+        {"inventory": inventory, "achievements": achievements},
+    )
+    assert drinks_at_full(EpisodeReader(path)) == (3, 1)

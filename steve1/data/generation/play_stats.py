@@ -11,7 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from steve1.data.episode_storage import list_episodes, open_episodes
+from steve1.data.episode_storage import EpisodeReader, list_episodes, open_episodes
+from steve1.data.generation.crafter_state import ACHIEVEMENTS, ITEMS
+
+FULL = 9  # the drink bar's maximum
 
 
 def play_stats(data_dir: Path | str) -> dict[str, Any]:
@@ -23,11 +26,14 @@ def play_stats(data_dir: Path | str) -> dict[str, Any]:
     names = sorted(metas[0]["achievements"])
     counts = np.array([[m["achievements"][n] for n in names] for m in metas], dtype=np.float64)
     lengths = np.array([m["length"] for m in metas])
+    drinks = np.array([drinks_at_full(r) for r in readers]).sum(axis=0)
     return {
         "episodes": len(metas),
         "frames": int(lengths.sum()),
         "mean_length": float(lengths.mean()),
         "died": float(np.mean([m.get("died", False) for m in metas])),
+        "drinks": int(drinks[0]),
+        "drinks_at_full": int(drinks[1]),
         "achievements": {
             n: {
                 "episodes": float((counts[:, j] > 0).mean()),
@@ -38,12 +44,21 @@ def play_stats(data_dir: Path | str) -> dict[str, Any]:
     }
 
 
+def drinks_at_full(reader: EpisodeReader) -> tuple[int, int]:
+    """(drinks, drinks taken with a full drink bar) in one episode, from its recorded states."""
+    states = reader.load_states()
+    drunk = np.flatnonzero(np.diff(states["achievements"][:, ACHIEVEMENTS.index("collect_drink")]))
+    bar = states["inventory"][drunk, ITEMS.index("drink")]
+    return len(drunk), int((bar >= FULL).sum())
+
+
 def print_play_stats(data_dir: Path | str) -> dict[str, Any]:
     """Print the achievement table of a dataset (markdown) and return the statistics."""
     stats = play_stats(data_dir)
     print(
         f"{data_dir}: {stats['episodes']} episodes, {stats['frames']} frames, mean length "
-        f"{stats['mean_length']:.0f}, died in {stats['died']:.0%} of episodes"
+        f"{stats['mean_length']:.0f}, died in {stats['died']:.0%} of episodes; "
+        f"{stats['drinks_at_full']} of {stats['drinks']} drinks taken with a full drink bar"
     )
     print("| achievement | share of episodes | mean count per episode |")
     print("|---|---|---|")
