@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     result = approach(policy, starts, goal, args.event, args.low_level_steps, scale, agent_seed)
     who = "no goal" if args.code < 0 else f"code {args.code}"
     print(
-        f"{args.event}, {who}, {args.rollouts} rollouts from seed {args.seed}: {result.summary()}"
+        f"{args.event}, {who}, {args.rollouts} rollouts from seed {args.seed} (agent seed "
+        f"{agent_seed}): {result.summary()}"
     )
 
 
