@@ -24,7 +24,7 @@ import torch
 
 from goal_prior.codebook import load_codebook
 from hierarchical.reach import EVENT_MATERIALS, in_view, shortest_steps
-from hierarchical.steerability import PROTOCOLS, _counts, start_states
+from hierarchical.steerability import PROTOCOLS, _counts, rollout_over, start_states
 from steve1.agent import GuidedAgent
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
@@ -83,9 +83,9 @@ def approach(
             visible = not out.got[i] and in_view(env, material)
             out.seen[i] |= visible
             before = shortest_steps(env, material) if visible else None
-            o, _, terminated, truncated, _ = env.step(int(actions[i]))
+            o, _, _, truncated, info = env.step(int(actions[i]))
             obs[i] = o["pov"]
-            alive[i] = not (terminated or truncated)
+            alive[i] = not rollout_over(info, truncated)
             out.got[i] |= _counts(env)[k] > start[i]
             after = shortest_steps(env, material) if before is not None else None
             if after is not None and not out.got[i]:

@@ -94,11 +94,18 @@ def run_condition(
             o, _, _, truncated, info = env.step(int(actions[i]))
             obs[i] = o["pov"]
             died[i] = info["discount"] == 0
-            alive[i] = not (died[i] or truncated)
+            alive[i] = not rollout_over(info, truncated)
         if not alive.any():
             break
     events = np.array([_counts(env) for env in envs]) > start
     return Rollouts(events, died)
+
+
+def rollout_over(info: dict, truncated: bool) -> bool:
+    """A rollout ends at death or the step limit only: it goes on past its task's success (the
+    fresh starts are `crafter_log`'s, whose episode ends at the first wood, but drink is measured
+    there too)."""
+    return bool(info["discount"] == 0 or truncated)
 
 
 def _counts(env: object) -> np.ndarray:

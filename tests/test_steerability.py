@@ -60,3 +60,11 @@ def test_approach_follows_the_distance_to_the_material():
     assert out.closer + out.farther + out.same <= 2 * 6
     assert (out.seen | ~out.got).all()  # a tree is in view before it is collected
     assert "closer" in out.summary()
+
+
+def test_a_rollout_ends_at_death_or_the_step_limit_not_at_its_tasks_success():
+    from hierarchical.steerability import rollout_over
+
+    assert not rollout_over({"discount": 1.0}, truncated=False)  # success alone goes on
+    assert rollout_over({"discount": 0.0}, truncated=False)
+    assert rollout_over({"discount": 1.0}, truncated=True)
