@@ -20,15 +20,19 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from goal_prior.codebook import load_codebook
 from hierarchical.reach import EVENT_MATERIALS, in_view, shortest_steps
-from hierarchical.steerability import PROTOCOLS, _counts, rollout_over, start_states
+from hierarchical.steerability import (
+    PROTOCOLS,
+    _counts,
+    add_rollout_args,
+    load_rollout_models,
+    rollout_over,
+    start_states,
+)
 from steve1.agent import GuidedAgent
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
-from VPT.checkpoint import load_policy
 
 
 @dataclass
@@ -97,15 +101,9 @@ def approach(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--codebook", required=True)
-    parser.add_argument("--in_model", required=True)
-    parser.add_argument("--in_weights", required=True)
+    add_rollout_args(parser, cond_scale=3.0, seed=150_000)
     parser.add_argument("--event", required=True, choices=sorted(EVENT_MATERIALS))
     parser.add_argument("--code", type=int, required=True, help="code index; -1: no goal")
-    parser.add_argument("--rollouts", type=int, default=50)
-    parser.add_argument("--low_level_steps", type=int, default=50)
-    parser.add_argument("--cond_scale", type=float, default=3.0)
-    parser.add_argument("--seed", type=int, default=150_000, help="first env seed")
     parser.add_argument(
         "--agent_seed",
         type=int,
@@ -113,16 +111,12 @@ def main(argv: list[str] | None = None) -> None:
         help="seed of the low level's action sampling (default: --seed); other values show how "
         "much a rate moves with the sampling alone, on the same starts",
     )
-    parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.num_threads)
-    codebook = load_codebook(args.codebook)
+    codebook, policy = load_rollout_models(args)
     if not -1 <= args.code < codebook.N:
         parser.error(
             f"--code {args.code}: the codebook has codes 0..{codebook.N - 1} (-1: no goal)"
         )
-    policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
-    codebook.check_dim(policy.goal_dim, "the low-level policy")
     task = next(t for t, events in PROTOCOLS.values() if args.event in events)
     starts = start_states(
         task, args.low_level_steps, list(range(args.seed, args.seed + args.rollouts))

@@ -271,15 +271,30 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_rollout_args(parser: argparse.ArgumentParser, cond_scale: float, seed: int) -> None:
+    """The flags of a script that rolls out a low level's codes: models, rollouts, seeds."""
     parser.add_argument("--codebook", type=Path, required=True)
     parser.add_argument("--in_model", type=Path, required=True)
     parser.add_argument("--in_weights", type=Path, required=True)
     parser.add_argument("--rollouts", type=int, default=50)
     parser.add_argument("--low_level_steps", type=int, default=50)
-    parser.add_argument("--cond_scale", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=100_000, help="first env seed")
+    parser.add_argument("--cond_scale", type=float, default=cond_scale)
+    parser.add_argument("--seed", type=int, default=seed, help="first env seed")
+    parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
+
+
+def load_rollout_models(args: argparse.Namespace) -> tuple[Codebook, EmbedConditionedPolicy]:
+    """Set the threads, load the codebook and the low level, and check that they fit."""
+    torch.set_num_threads(args.num_threads)
+    codebook = load_codebook(args.codebook)
+    policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
+    codebook.check_dim(policy.goal_dim, "the low-level policy")
+    return codebook, policy
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_rollout_args(parser, cond_scale=0.0, seed=100_000)
     parser.add_argument(
         "--protocols",
         nargs="+",
@@ -293,12 +308,8 @@ def main(argv: list[str] | None = None) -> None:
         help="run only the codes whose window holds a target event (rates, no margins)",
     )
     parser.add_argument("--output", type=Path, default=Path("results/steerability.json"))
-    parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.num_threads)
-    codebook = load_codebook(args.codebook)
-    policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
-    codebook.check_dim(policy.goal_dim, "the low-level policy")
+    codebook, policy = load_rollout_models(args)
     report = evaluate(
         policy,
         codebook,

@@ -68,3 +68,21 @@ def test_a_rollout_ends_at_death_or_the_step_limit_not_at_its_tasks_success():
     assert not rollout_over({"discount": 1.0}, truncated=False)  # success alone goes on
     assert rollout_over({"discount": 0.0}, truncated=False)
     assert rollout_over({"discount": 1.0}, truncated=True)
+
+
+def test_approach_cli_prints_its_report_and_names_a_bad_code(tmp_path, capsys):
+    import pytest
+
+    from hierarchical.approach import main
+    from VPT.checkpoint import save_policy
+
+    policy, codes = tiny_policy_and_codes()
+    save_policy(policy, tmp_path / "ll.model", tmp_path / "ll.weights")
+    Codebook(codes=codes).save(tmp_path / "cb.npz")
+    files = ["--codebook", str(tmp_path / "cb.npz"), "--in_model", str(tmp_path / "ll.model")]
+    files += ["--in_weights", str(tmp_path / "ll.weights"), "--rollouts", "2"]
+    main(files + ["--low_level_steps", "3", "--event", "collect_wood", "--code", "0"])
+    assert "collect_wood, code 0, 2 rollouts from seed 150000" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(files + ["--event", "collect_wood", "--code", "3"])
+    assert "codes 0..2" in capsys.readouterr().err
