@@ -99,7 +99,7 @@ class PlayAgent(ShelterMixin):
         :param drink_when_full: pursue a `collect_drink` intention with a full drink bar. By default
         (the shipped data) a collect intention ends when its item is at 9, so the data never
         drinks at full; but every episode starts full and Crafter counts a drink at full, and a low
-        level that sees the bar learns not to drink early in an episode whatever its goal says."""
+        level that sees the bar learns to drink less at full (experiments/drink_when_full/)."""
         self.rng = rng
         self.drink_when_full = drink_when_full
         self.epsilon = float(epsilon)
