@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         build = build_codebook(train, cfg)
     except (CodebookError, FileNotFoundError) as err:
         parser.error(str(err))
-    out_dir = args.output_dir / f"{args.embedding}_n{args.n_codebook}_s{args.seed}"
+    suffix = "" if args.code_choice == "centroid" else f"_{args.code_choice}"
+    out_dir = args.output_dir / f"{args.embedding}_n{args.n_codebook}_s{args.seed}{suffix}"
     codebook = build.codebook
     codebook.save(out_dir / "codebook.npz")
     plot_points(build.points, build.labels, codebook, out_dir / "tsne.png")

@@ -104,7 +104,8 @@ def run_condition(
 def rollout_over(info: dict, truncated: bool) -> bool:
     """A rollout ends at death or the step limit only: it goes on past its task's success (the
     fresh starts are `crafter_log`'s, whose episode ends at the first wood, but drink is measured
-    there too)."""
+    there too). After a success the env reports `terminated`, never `truncated`, so the callers'
+    loops of `steps` steps are what enforce the limit."""
     return bool(info["discount"] == 0 or truncated)
 
 

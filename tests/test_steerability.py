@@ -49,17 +49,35 @@ def test_candidates_only_runs_the_target_codes_and_leaves_out_margins():
     assert wood["held_out_rate"] <= 1.0
 
 
-def test_approach_follows_the_distance_to_the_material():
-    from hierarchical.approach import approach
+def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatch):
+    """Two scripted players beside one tree: one walks to it and chops, one steps away and waits."""
+    import hierarchical.approach as approach_module
     from hierarchical.steerability import start_states
 
+    start = start_states("crafter_log", 3, [7])[0]
+    world, player = start.crafter._world, start.crafter._player
+    x, y = (int(v) for v in player.pos)
+    for dx in range(-9, 10):
+        for dy in range(-9, 10):
+            world[(x + dx, y + dy)] = "grass"  # no other tree within reach
+    world[(x + 3, y)] = "tree"  # 3 steps away: right, right (now facing it), do
+    script = iter([[2, 1], [2, 0], [5, 0]])  # env 0: right, right, do; env 1: left, noop, noop
+
+    class ScriptedAgent:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def act(self, frames, goals):
+            return np.array(next(script))
+
+    monkeypatch.setattr(approach_module, "GuidedAgent", ScriptedAgent)
     policy, codes = tiny_policy_and_codes()
-    starts = start_states("crafter_log", 6, [7, 8])
-    out = approach(policy, starts, codes[0], "collect_wood", 6, 1.0, seed=7)
-    assert out.got.shape == out.seen.shape == out.faced.shape == (2,)
-    assert out.closer + out.farther + out.same <= 2 * 6
-    assert (out.seen | ~out.got).all()  # a tree is in view before it is collected
-    assert "closer" in out.summary()
+    out = approach_module.approach(policy, [start, start], codes[0], "collect_wood", 3, 1.0, 0)
+    assert out.got.tolist() == [True, False]
+    assert out.seen.tolist() == [True, True] and out.faced.tolist() == [True, False]
+    # env 0: two steps closer (the chop is not counted); env 1: one farther, two standing still
+    assert (out.closer, out.farther, out.same) == (2, 1, 2)
+    assert "rate 0.50; in view 1.00, faced 0.50, rate when faced 1.00" in out.summary()
 
 
 def test_a_rollout_ends_at_death_or_the_step_limit_not_at_its_tasks_success():

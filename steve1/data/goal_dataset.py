@@ -8,8 +8,9 @@ g0, frames g0+2..g1+1 get g1, and so on (the switch happens one frame after the 
 upstream). The goal vector is the embedding at g (window g-15..g); goals earlier than frame 15 are
 moved to 15, the first frame with an embedding (only possible when min_btwn_goals < 15).
 `goal_lead` (beyond upstream, 0 by default) takes the embedding `goal_lead` frames after the goal
-frame instead (clipped to the last frame): with 15 the goal window starts at the goal frame, so a
-goal never describes frames that the policy has already seen or is acting in.
+frame instead (clipped to the last frame): with 15 the goal window starts at the goal frame, which
+is at most one frame before the current one (the switch lags one frame), so a goal describes what
+is still to come rather than what the policy is doing now.
 With probability p_uncond the whole chunk's goal is zeroed (classifier-free guidance).
 
 Frames whose action has no effect (Crafter: the player is asleep, so the game ignores the action)

@@ -31,6 +31,14 @@ CRAFTER_DEFAULTS = {
 }
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (checked before any data is loaded)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def add_loop_args(
     parser: argparse.ArgumentParser, out_weights: str, checkpoint_dir: str, seed: int
 ) -> None:
@@ -51,7 +59,7 @@ def add_loop_args(
     add("--max_btwn_goals", type=int, default=d["max_btwn_goals"])
     add(
         "--goal_lead",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="condition on the window ending this many frames after the goal frame "
         "(15: the window starts there; 0: upstream)",

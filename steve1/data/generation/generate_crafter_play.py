@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         "--drink_when_full",
         action="store_true",
         help="the agent also drinks with a full drink bar when its intention is to drink "
-        "(the shipped data: it does not; see PlayAgent)",
+        "(the shipped data: it almost never does; see PlayAgent)",
     )
     parser.add_argument(
         "--stats",

@@ -45,8 +45,16 @@ def play_stats(data_dir: Path | str) -> dict[str, Any]:
 
 
 def drinks_at_full(reader: EpisodeReader) -> tuple[int, int]:
-    """(drinks, drinks taken with a full drink bar) in one episode, from its recorded states."""
+    """(drinks, drinks taken with a full drink bar) in one episode, from its recorded states.
+
+    States are recorded before each action, so the bar is read at the frame before the drink (a
+    drink on the episode's very last action is not seen)."""
     states = reader.load_states()
+    if "achievements" not in states or "inventory" not in states:
+        raise SystemExit(
+            f"error: {reader.path} has no recorded achievements/inventory (states.npz); "
+            "regenerate it with steve1.data.generation.generate_crafter_play"
+        )
     drunk = np.flatnonzero(np.diff(states["achievements"][:, ACHIEVEMENTS.index("collect_drink")]))
     bar = states["inventory"][drunk, ITEMS.index("drink")]
     return len(drunk), int((bar >= FULL).sum())
