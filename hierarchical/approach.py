@@ -18,8 +18,8 @@ there; `--agent_seed` changes only the sampling.
 from __future__ import annotations
 
 import argparse
-import copy
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +29,9 @@ from hierarchical.steerability import (
     _counts,
     add_rollout_args,
     load_rollout_models,
-    rollout_over,
+    run_condition,
     start_states,
 )
-from steve1.agent import GuidedAgent
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 
@@ -59,6 +58,33 @@ class Approach:
         )
 
 
+class _Watch:
+    """The `StepWatch` behind `approach`: what each player sees, faces and gets, step by step."""
+
+    def __init__(self, starts: list, event: str) -> None:
+        n = len(starts)
+        self.material, self.k = EVENT_MATERIALS[event], ACHIEVEMENTS.index(event)
+        self.start = np.array([_counts(env)[self.k] for env in starts])
+        self.out = Approach(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
+        self.distance: list[int | None] = [None] * n
+
+    def before(self, i: int, env: Any) -> None:
+        out, player = self.out, env.crafter._player
+        out.faced[i] |= env.crafter._world[player.pos + player.facing][0] == self.material
+        visible = not out.got[i] and in_view(env, self.material)
+        out.seen[i] |= visible
+        self.distance[i] = shortest_steps(env, self.material) if visible else None
+
+    def after(self, i: int, env: Any) -> None:
+        out, before = self.out, self.distance[i]
+        out.got[i] |= _counts(env)[self.k] > self.start[i]
+        after = shortest_steps(env, self.material) if before is not None else None
+        if after is not None and not out.got[i]:
+            out.closer += after < before
+            out.farther += after > before
+            out.same += after == before
+
+
 def approach(
     policy: EmbedConditionedPolicy,
     starts: list,
@@ -68,39 +94,12 @@ def approach(
     cond_scale: float,
     seed: int,
 ) -> Approach:
-    """Roll out `goal` from copies of `starts` and follow each player's distance to the material."""
-    material = EVENT_MATERIALS[event]
-    envs = [copy.deepcopy(env) for env in starts]
-    n, k = len(envs), ACHIEVEMENTS.index(event)
-    obs = [env.render() for env in envs]
-    start = np.array([_counts(env)[k] for env in envs])
-    agent = GuidedAgent(policy, n, cond_scale, seed=seed)
-    out = Approach(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
-    alive = np.ones(n, bool)
-    goals = np.repeat(goal[None], n, 0)
-    for _ in range(steps):
-        actions = agent.act(np.stack(obs), goals)
-        for i, env in enumerate(envs):
-            if not alive[i]:
-                continue
-            player = env.crafter._player
-            target = env.crafter._world[player.pos + player.facing][0]
-            out.faced[i] |= target == material
-            visible = not out.got[i] and in_view(env, material)
-            out.seen[i] |= visible
-            before = shortest_steps(env, material) if visible else None
-            o, _, _, truncated, info = env.step(int(actions[i]))
-            obs[i] = o["pov"]
-            alive[i] = not rollout_over(info, truncated)
-            out.got[i] |= _counts(env)[k] > start[i]
-            after = shortest_steps(env, material) if before is not None else None
-            if after is not None and not out.got[i]:
-                out.closer += after < before
-                out.farther += after > before
-                out.same += after == before
-        if not alive.any():
-            break
-    return out
+    """Roll out `goal` from copies of `starts` (the steerability's `run_condition`) and follow
+    each player's distance to the event's material."""
+    watch = _Watch(starts, event)
+    goals = np.repeat(goal[None], len(starts), 0)
+    run_condition(policy, starts, goals, steps, cond_scale, seed, watch)
+    return watch.out
 
 
 def main(argv: list[str] | None = None) -> None:

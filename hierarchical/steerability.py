@@ -26,6 +26,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -71,6 +72,14 @@ def start_states(task: str, steps: int, seeds: list[int]) -> list:
     return envs
 
 
+class StepWatch(Protocol):
+    """Sees every env step of `run_condition` (for diagnostics such as `hierarchical.approach`)."""
+
+    def before(self, i: int, env: Any) -> None: ...
+
+    def after(self, i: int, env: Any) -> None: ...
+
+
 def run_condition(
     policy: EmbedConditionedPolicy,
     starts: list,
@@ -78,8 +87,10 @@ def run_condition(
     steps: int,
     cond_scale: float,
     seed: int,
+    watch: StepWatch | None = None,
 ) -> Rollouts:
-    """One batched set of rollouts: env i starts from `starts[i]` (copied) and follows goal i."""
+    """One batched set of rollouts: env i starts from `starts[i]` (copied) and follows goal i;
+    `watch` is called just before and after each env's step."""
     envs = [copy.deepcopy(env) for env in starts]
     obs = [env.render() for env in envs]
     start = np.array([_counts(env) for env in envs])
@@ -91,10 +102,14 @@ def run_condition(
         for i, env in enumerate(envs):
             if not alive[i]:
                 continue
+            if watch:
+                watch.before(i, env)
             o, _, _, truncated, info = env.step(int(actions[i]))
             obs[i] = o["pov"]
             died[i] = info["discount"] == 0
             alive[i] = not rollout_over(info, truncated)
+            if watch:
+                watch.after(i, env)
         if not alive.any():
             break
     events = np.array([_counts(env) for env in envs]) > start

@@ -52,6 +52,7 @@ def test_candidates_only_runs_the_target_codes_and_leaves_out_margins():
 def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatch):
     """Two scripted players beside one tree: one walks to it and chops, one steps away and waits."""
     import hierarchical.approach as approach_module
+    import hierarchical.steerability as steerability_module
     from hierarchical.steerability import start_states
 
     start = start_states("crafter_log", 3, [7])[0]
@@ -70,7 +71,7 @@ def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatc
         def act(self, frames, goals):
             return np.array(next(script))
 
-    monkeypatch.setattr(approach_module, "GuidedAgent", ScriptedAgent)
+    monkeypatch.setattr(steerability_module, "GuidedAgent", ScriptedAgent)
     policy, codes = tiny_policy_and_codes()
     out = approach_module.approach(policy, [start, start], codes[0], "collect_wood", 3, 1.0, 0)
     assert out.got.tolist() == [True, False]
