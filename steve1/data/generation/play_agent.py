@@ -97,9 +97,10 @@ class PlayAgent(ShelterMixin):
         materials seen this episode and creatures in view, and otherwise searches unseen ground,
         so that the data shows how to find what is out of sight.
         :param drink_when_full: pursue a `collect_drink` intention with a full drink bar. By default
-        (the shipped data) a collect intention ends when its item is at 9, so the data almost never
-        drinks at full (52 of 17,614 drinks); but every episode starts full and Crafter counts a drink at full, and a low
-        level that sees the bar learns to drink less at full (experiments/drink_when_full/)."""
+        (the shipped data) a collect intention ends when its item is at 9, so the data almost
+        never drinks at full (52 of 17,614 drinks); but every episode starts full, Crafter counts
+        a drink at full, and a low level that sees the bar learns to drink less at full
+        (experiments/drink_when_full/)."""
         self.rng = rng
         self.drink_when_full = drink_when_full
         self.epsilon = float(epsilon)
@@ -327,9 +328,8 @@ class PlayAgent(ShelterMixin):
         name, inv = task.name, self.skills.inv
         if name in ("explore", "idle", "sleep") or task.stage == "protect":
             return task.stage == "done"
-        full = inv.get(name[8:], 0) >= 9
-        drinks_on = self.drink_when_full and name == "collect_drink"
-        if name.startswith("collect_") and full and not drinks_on:
+        full = name.startswith("collect_") and inv.get(name[8:], 0) >= 9
+        if full and not (self.drink_when_full and name == "collect_drink"):
             return True
         return self._count(name) - task.base >= task.amount
 

@@ -9,12 +9,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import crafter
 import numpy as np
 
 from steve1.data.episode_storage import EpisodeReader, list_episodes, open_episodes
 from steve1.data.generation.crafter_state import ACHIEVEMENTS, ITEMS
 
-FULL = 9  # the drink bar's maximum
+FULL = crafter.constants.items["drink"]["max"]
 
 
 def play_stats(data_dir: Path | str) -> dict[str, Any]:
