@@ -86,7 +86,9 @@ class VPTNet(nn.Module):
     """The trunk (`MinecraftPolicy` upstream). Keyword names are those of `.model` net args.
 
     Extra kwargs beyond upstream's: `cnn_outsize` (256 upstream) and `impala_nblock` (2), used by
-    the small Crafter presets. Unknown kwargs are kept in `unused_kwargs` and otherwise ignored.
+    the small Crafter presets, and `hide_boxes`: pixel boxes `[top, bottom, left, right)` of the
+    frame set to zero before the CNN (none upstream; see `scale_images`). Unknown kwargs are kept
+    in `unused_kwargs` and otherwise ignored.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class VPTNet(nn.Module):
         img_statistics: str | None = None,
         cnn_outsize: int = 256,
         impala_nblock: int = 2,
+        hide_boxes: Sequence[Sequence[int]] | None = None,
         **unused_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -121,6 +124,7 @@ class VPTNet(nn.Module):
         self.unused_kwargs = {k: v for k, v in unused_kwargs.items() if k not in _IGNORED_KWARGS}
         self.hidsize = hidsize
         self.img_scale = 255.0 if scale_input_img else 1.0
+        self.hide_boxes = _check_boxes(hide_boxes, img_shape)
         norm, groups = norm_kind(init_norm_kwargs or {})
         impala_kwargs = dict(impala_kwargs or {})
         self.img_process = ImgObsProcess(
@@ -185,11 +189,34 @@ class VPTNet(nn.Module):
         """
         if img.ndim != 5:
             raise ValueError(f"obs['img'] must be (B, T, H, W, C), got shape {tuple(img.shape)}")
-        return self.img_process(img.float() / self.img_scale)
+        return self.img_process(self.scale_images(img))
+
+    def scale_images(self, img: torch.Tensor) -> torch.Tensor:
+        """Frames (..., H, W, C) -> floats for the CNN: divided by `img_scale`, with every
+        `hide_boxes` box set to zero (a Crafter low level that does not see the vitals, say)."""
+        x = img.float() / self.img_scale
+        if self.hide_boxes:
+            for top, bottom, left, right in self.hide_boxes:
+                x[..., top:bottom, left:right, :] = 0
+        return x
 
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """The second half of `forward`: the transformer's output -> the heads' input."""
         return self.final_ln(self.lastlayer(F.relu(x)))
+
+
+def _check_boxes(
+    boxes: Sequence[Sequence[int]] | None, img_shape: Sequence[int]
+) -> list[tuple[int, int, int, int]]:
+    out = []
+    for box in boxes or ():
+        if len(box) != 4:
+            raise ValueError(f"hide_boxes: {box} is not [top, bottom, left, right]")
+        top, bottom, left, right = (int(v) for v in box)
+        if not (0 <= top < bottom <= img_shape[0] and 0 <= left < right <= img_shape[1]):
+            raise ValueError(f"hide_boxes: {box} lies outside the {img_shape[0]}x{img_shape[1]} frame")
+        out.append((top, bottom, left, right))
+    return out
 
 
 class VPTPolicy(nn.Module):

@@ -87,7 +87,7 @@ class PriorTracker:
             self._log_probs[ids] = out.pi_logits[:, -1].float().cpu().numpy()
             return
         net = self.prior.net
-        flat = img.reshape(-1, *img.shape[2:]).float() / net.img_scale
+        flat = net.scale_images(img.reshape(-1, *img.shape[2:]))
         features = self.encoder(flat).reshape(*img.shape[:2], -1)
         x, self.state = forward_rows(
             net.recurrent, {IMG_FEATURES_KEY: features}, self.state, first_t, rows

@@ -117,7 +117,7 @@ class GuidedAgent:
         """Same as `_reference_logits` from the frames, through `VPT.stepper`: the encoder on
         the n frames, then one `TransformerStepper` step for all 2n streams."""
         net, n = self.policy.net, self.n_envs
-        x = self.encoder(img.float() / net.img_scale)  # once for both streams
+        x = self.encoder(net.scale_images(img))  # once for both streams
         goals = torch.cat([goal, torch.zeros_like(goal)])
         inputs = torch.cat([x, x]) + net.input_residual({GOAL_KEY: goals[:, None]})[:, 0]
         inactive = None

@@ -12,10 +12,11 @@ from VPT.policy import VPTPolicy
 from VPT.presets import get_preset
 
 
-def policy(preset, action_space=17, seed=0):
+def policy(preset, action_space=17, seed=0, **overrides):
     torch.manual_seed(seed)
     p = get_preset(preset)
-    pol = EmbedConditionedPolicy(p.policy_kwargs, action_space, p.pi_head_kwargs, goal_dim=6)
+    kwargs = {**p.policy_kwargs, **overrides}
+    pol = EmbedConditionedPolicy(kwargs, action_space, p.pi_head_kwargs, goal_dim=6)
     with torch.no_grad():  # bigger b_nd and goal weights than the init, so that both matter
         for block in pol.net.recurrent_layer.blocks:
             block.r.orc_block.b_nd.mul_(5.0)
@@ -50,8 +51,10 @@ def rollout(agent, frames, goals, plan, sample):
     "preset, action_space, steps",
     [("tiny", 17, 40), ("crafter", 17, 140), ("tiny", {"camera": 11, "buttons": 5}, 20)],
 )
-def test_fast_path_matches_the_reference(preset, action_space, steps):
-    pol, n = policy(preset, action_space), 3
+@pytest.mark.parametrize("hide", [False, True])
+def test_fast_path_matches_the_reference(preset, action_space, steps, hide):
+    overrides = {"hide_boxes": [[49, 56, 0, 28], [0, 3, 60, 64]]} if hide else {}
+    pol, n = policy(preset, action_space, **overrides), 3
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (steps, n, 64, 64, 3), dtype=np.uint8)
     goals = rng.normal(size=(n, 6)).astype(np.float32)
@@ -80,10 +83,12 @@ def test_environment_variable_turns_the_fast_path_off(monkeypatch):
 
 
 @pytest.mark.parametrize("preset", ["tiny", "crafter"])
-def test_fast_prior_tracker_matches_the_reference(preset):
+@pytest.mark.parametrize("hide", [False, True])
+def test_fast_prior_tracker_matches_the_reference(preset, hide):
     torch.manual_seed(0)
     p = get_preset(preset)
-    prior = VPTPolicy(p.policy_kwargs, 9, p.pi_head_kwargs).eval()
+    kwargs = {**p.policy_kwargs, **({"hide_boxes": [[49, 56, 0, 28]]} if hide else {})}
+    prior = VPTPolicy(kwargs, 9, p.pi_head_kwargs).eval()
     n, steps = 3, 30
     frames = np.random.default_rng(1).integers(0, 256, (steps, n, 64, 64, 3), dtype=np.uint8)
     trackers = [PriorTracker(prior, n, fast=False), PriorTracker(prior, n, fast=True)]

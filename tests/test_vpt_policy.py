@@ -156,3 +156,34 @@ def test_precomputed_image_features_give_the_same_outputs():
     assert torch.allclose(out.pi_logits, out2.pi_logits)
     for a, b in zip(state, state2, strict=True):
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@torch.no_grad()
+def test_hidden_boxes_are_invisible_and_kept_in_the_kwargs(tmp_path) -> None:
+    from VPT.checkpoint import load_policy, save_policy
+
+    torch.manual_seed(0)
+    kwargs = {**get_preset("tiny").policy_kwargs, "hide_boxes": [[49, 56, 0, 28]]}
+    pol = VPTPolicy(kwargs, 17).eval()
+    img, first = frames(2, 3), no_first(2, 3)
+    other = img.clone()
+    other[..., 49:56, 0:28, :] = 255 - other[..., 49:56, 0:28, :]  # only the hidden box differs
+    a, _ = pol({"img": img}, pol.initial_state(2), first)
+    b, _ = pol({"img": other}, pol.initial_state(2), first)
+    assert torch.equal(a.pi_logits, b.pi_logits)
+    other[..., 56, 0, :] = 255 - other[..., 56, 0, :]  # one pixel below the box is seen
+    c, _ = pol({"img": other}, pol.initial_state(2), first)
+    assert not torch.equal(a.pi_logits, c.pi_logits)
+    save_policy(pol, tmp_path / "p.model", tmp_path / "p.weights")
+    back = load_policy(tmp_path / "p.model", tmp_path / "p.weights", 17).eval()
+    assert back.net.hide_boxes == [(49, 56, 0, 28)]
+    d, _ = back({"img": other}, back.initial_state(2), first)
+    torch.testing.assert_close(c.pi_logits, d.pi_logits)
+
+
+def test_bad_hidden_boxes_are_clear_errors() -> None:
+    kwargs = get_preset("tiny").policy_kwargs
+    with pytest.raises(ValueError, match=r"hide_boxes: \[1, 2, 3\] is not \[top, bottom"):
+        VPTPolicy({**kwargs, "hide_boxes": [[1, 2, 3]]}, 4)
+    with pytest.raises(ValueError, match="lies outside the 64x64 frame"):
+        VPTPolicy({**kwargs, "hide_boxes": [[60, 70, 0, 4]]}, 4)
