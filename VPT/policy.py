@@ -214,7 +214,9 @@ def _check_boxes(
             raise ValueError(f"hide_boxes: {box} is not [top, bottom, left, right]")
         top, bottom, left, right = (int(v) for v in box)
         if not (0 <= top < bottom <= img_shape[0] and 0 <= left < right <= img_shape[1]):
-            raise ValueError(f"hide_boxes: {box} lies outside the {img_shape[0]}x{img_shape[1]} frame")
+            raise ValueError(
+                f"hide_boxes: {box} lies outside the {img_shape[0]}x{img_shape[1]} frame"
+            )
         out.append((top, bottom, left, right))
     return out
 

@@ -1,0 +1,62 @@
+"""`VPT.derive_model`: a shorter memory keeps the nearest position biases; hidden boxes; errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from VPT import VPTPolicy, get_preset
+from VPT.checkpoint import load_policy, save_policy
+from VPT.derive_model import main
+
+
+def _run(policy: VPTPolicy, img: torch.Tensor) -> torch.Tensor:
+    first = torch.zeros(img.shape[:2], dtype=torch.bool)
+    with torch.no_grad():
+        return policy({"img": img}, policy.initial_state(img.shape[0]), first)[0].pi_logits
+
+
+def test_shorter_memory_and_hidden_boxes(tmp_path) -> None:
+    torch.manual_seed(0)
+    src = VPTPolicy(get_preset("tiny").policy_kwargs, 17).eval()
+    with torch.no_grad():
+        for block in src.net.recurrent_layer.blocks:
+            block.r.orc_block.b_nd.normal_()
+    save_policy(src, tmp_path / "src.model", tmp_path / "src.weights")
+    maxlen = src.net.recurrent_layer.blocks[0].r.maxlen
+    args = [
+        "--in_model",
+        str(tmp_path / "src.model"),
+        "--in_weights",
+        str(tmp_path / "src.weights"),
+    ]
+    main([*args, "--out", str(tmp_path / "same"), "--memory", str(maxlen)])
+    main([*args, "--out", str(tmp_path / "k2"), "--memory", "2", "--hide_boxes", "0,8,0,64"])
+    same = load_policy(tmp_path / "same.model", tmp_path / "same.weights", 17).eval()
+    k2 = load_policy(tmp_path / "k2.model", tmp_path / "k2.weights", 17).eval()
+    assert k2.net.recurrent_layer.blocks[0].r.maxlen == 2
+    img = torch.randint(0, 256, (2, 6, 64, 64, 3), dtype=torch.uint8)
+    torch.testing.assert_close(_run(same, img), _run(src, img))
+    shown = img.clone()
+    shown[..., 8:, :, :] = img[..., 8:, :, :]
+    shown[..., :8, :, :] = 0  # what k2 sees
+    ref = src.net.recurrent_layer.blocks[0].r.orc_block.b_nd[:, :2]
+    assert torch.equal(k2.net.recurrent_layer.blocks[0].r.orc_block.b_nd, ref)
+    out_k2, out_src = _run(k2, img), _run(src, shown)
+    torch.testing.assert_close(out_k2[:, :2], out_src[:, :2])  # two frames: the same window
+    assert not torch.allclose(out_k2[:, 2:], out_src[:, 2:])  # then k2 forgets older frames
+
+
+def test_memory_out_of_range_is_a_clear_error(tmp_path) -> None:
+    src = VPTPolicy(get_preset("tiny").policy_kwargs, 17)
+    save_policy(src, tmp_path / "src.model", tmp_path / "src.weights")
+    args = [
+        "--in_model",
+        str(tmp_path / "src.model"),
+        "--in_weights",
+        str(tmp_path / "src.weights"),
+    ]
+    with pytest.raises(ValueError, match="--memory 0: must lie in 1..8"):
+        main([*args, "--out", str(tmp_path / "x"), "--memory", "0"])
+    with pytest.raises(SystemExit):
+        main([*args, "--out", str(tmp_path / "x"), "--hide_boxes", "1,2,3"])
