@@ -1,0 +1,167 @@
+"""Does the low level's approach to a material come from its goal? Measured on the play data.
+
+    python -m hierarchical.intention_probe --sampling_dir data/samplings --sampling seed1 \
+        --codebook downloads/crafter/codebook.npz --in_model downloads/crafter/steve1.model \
+        --in_weights downloads/crafter/steve1.weights --event collect_drink --code 14
+
+On the validation episodes, the probed frames are those in which the play agent pursued the
+event's intention (`collect_drink`: the label the data stores per frame) with the material in its
+9x7 view at least two cells away, the event following within `--within` frames. The low level
+runs through each whole episode (its memory sees the true past) under four goals: the hindsight
+goal (the window that ends `--after` frames after the event; elsewhere the one 12 frames ahead),
+the code, no goal, and the code with guidance `--cond_scale`. Printed per goal, over the probed
+frames: the probability of the data's action, how often it is the most likely one, and the
+probability of the moves that bring the player closer to the material (by the view's Manhattan
+distance); then how often the data's own action is such a move. If the closer mass is about the
+same with and without a goal, the low level's approach comes from what it sees and remembers,
+not from its goal (experiments/hidden_vitals/).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from goal_prior.codebook import load_codebook
+from hierarchical.reach import EVENT_MATERIALS
+from steve1.agent import GuidedAgent
+from steve1.data.episode_storage import EpisodeReader
+from steve1.data.generation.crafter_state import ACHIEVEMENTS
+from steve1.data.generation.navigation import MAT
+from steve1.data.generation.play_agent import INTENTIONS
+from steve1.data.sampling.sampling_files import read_sampling
+from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from VPT.checkpoint import load_policy
+
+MOVES = {1: (-1, 0), 2: (1, 0), 3: (0, -1), 4: (0, 1)}  # Crafter's move_left/right/up/down
+CONDITIONS = ("hindsight", "code", "no goal", "guided")
+
+
+def distance(view: np.ndarray, material: int, shift: tuple[int, int] = (0, 0)) -> int | None:
+    """Manhattan distance from the view's centre (moved by `shift`) to the nearest material cell."""
+    xs, ys = np.nonzero(view == material)
+    if len(xs) == 0:
+        return None
+    cx, cy = view.shape[0] // 2 + shift[0], view.shape[1] // 2 + shift[1]
+    return int(np.min(np.abs(xs - cx) + np.abs(ys - cy)))
+
+
+def closer_moves(view: np.ndarray, material: int) -> list[int]:
+    """The move actions after which the material is nearer than now."""
+    now = distance(view, material)
+    return [a for a, d in MOVES.items() if (distance(view, material, d) or now) < now]
+
+
+def probed_frames(
+    states: dict, event: str, within: int, after: int
+) -> tuple[list[int], np.ndarray]:
+    """The probed frames of one episode, and each frame's hindsight goal row."""
+    counts = states["achievements"][:, ACHIEVEMENTS.index(event)]
+    events = np.flatnonzero(np.diff(counts.astype(np.int64)) > 0)
+    label = INTENTIONS.index(event)
+    material = MAT[EVENT_MATERIALS[event]]
+    n = len(counts)
+    probed, goal_rows = [], np.minimum(np.arange(n) + 12, n - 1)
+    for t in range(n):
+        nxt = events[events >= t]
+        if not len(nxt) or not 2 <= nxt[0] - t <= within:
+            continue
+        goal_rows[t] = min(nxt[0] + after, n - 1)
+        d = distance(states["local_view"][t], material)
+        if states["intention"][t] == label and d is not None and d >= 2:
+            probed.append(t)
+    return probed, goal_rows
+
+
+def probe(
+    policy: EmbedConditionedPolicy,
+    episodes: list[Path],
+    code: np.ndarray,
+    event: str,
+    cond_scale: float,
+    within: int = 20,
+    after: int = 8,
+) -> dict[str, np.ndarray]:
+    """Per condition, (frames, 3): p(data action), argmax == data, p(closer moves); and `data`:
+    (frames,) whether the data's action is a closer move."""
+    material = MAT[EVENT_MATERIALS[event]]
+    rows: dict[str, list] = {name: [] for name in (*CONDITIONS, "data")}
+    for path in episodes:
+        reader = EpisodeReader(path)
+        states = reader.load_states()
+        probed, goal_rows = probed_frames(states, event, within, after)
+        if not probed:
+            continue
+        actions = np.asarray(reader.load_actions()).reshape(-1)
+        frames, embeds = reader.load_frames(), np.nan_to_num(reader.load_embeds())
+        codes = np.repeat(code[None].astype(np.float32), len(frames), 0)
+        goals = {
+            "hindsight": (embeds[goal_rows], 0.0),
+            "code": (codes, 0.0),
+            "no goal": (np.zeros_like(codes), 0.0),
+            "guided": (codes, cond_scale),
+        }
+        for name, (goal, scale) in goals.items():
+            agent = GuidedAgent(policy, 1, scale)
+            probs = np.stack(
+                [
+                    np.exp(agent.log_probs(frames[t : t + 1], goal[t : t + 1])[0].numpy())
+                    for t in range(max(probed) + 1)
+                ]
+            )
+            for t in probed:
+                p = probs[t]
+                near = closer_moves(states["local_view"][t], material)
+                rows[name].append((p[actions[t]], p.argmax() == actions[t], p[near].sum()))
+        for t in probed:
+            rows["data"].append(actions[t] in closer_moves(states["local_view"][t], material))
+    return {k: np.array(v, dtype=np.float64) for k, v in rows.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sampling_dir", type=Path, default=Path("data/samplings"))
+    parser.add_argument("--sampling", default="seed1")
+    parser.add_argument("--codebook", type=Path, required=True)
+    parser.add_argument("--in_model", type=Path, required=True)
+    parser.add_argument("--in_weights", type=Path, required=True)
+    parser.add_argument("--event", choices=sorted(EVENT_MATERIALS), required=True)
+    parser.add_argument("--code", type=int, required=True)
+    parser.add_argument("--cond_scale", type=float, default=3.0)
+    parser.add_argument("--within", type=int, default=20, help="the event within these frames")
+    parser.add_argument("--after", type=int, default=8, help="hindsight window end after it")
+    parser.add_argument("--num_threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.num_threads)
+    codebook = load_codebook(args.codebook)
+    policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
+    codebook.check_dim(policy.goal_dim, "the low-level policy")
+    episodes = read_sampling(args.sampling_dir, args.sampling, "val")
+    out = probe(
+        policy,
+        episodes,
+        codebook.codes[args.code],
+        args.event,
+        args.cond_scale,
+        args.within,
+        args.after,
+    )
+    if not len(out["data"]):
+        raise SystemExit(f"no probed frames for {args.event} in {len(episodes)} val episodes")
+    for name in CONDITIONS:
+        p_data, top, near = out[name].mean(axis=0)
+        print(
+            f"{args.event}, {name:9s}: p(data action) {p_data:.2f}, most likely {top:.2f}, "
+            f"p(closer moves) {near:.2f}"
+        )
+    print(
+        f"{args.event}: the data's action is a closer move in {out['data'].mean():.2f} of "
+        f"{len(out['data'])} probed frames (code {args.code}, guidance {args.cond_scale:g})"
+    )
+
+
+if __name__ == "__main__":
+    main()
