@@ -8,7 +8,7 @@ or pixel boxes of the frame hidden from the CNN.
 
 `--memory k` keeps the relative-position biases (`b_nd`) of the k nearest frames and sets
 `attention_memory_size` to `timesteps + k`, so that each frame attends to itself and the k - 1
-frames before it (the first frame of an episode computes the same as in the source model).
+frames before it (the first k frames of an episode compute the same as in the source model).
 `--hide_boxes top,bottom,left,right ...` sets the trunk's `hide_boxes` (pixels zeroed before the
 CNN). Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with `--in_model` /
 `--in_weights` (experiments/hidden_vitals/).
@@ -20,6 +20,7 @@ import argparse
 from pathlib import Path
 
 from VPT.checkpoint import load_model_file, read_weights, save_model_file, save_weights
+from VPT.policy import check_boxes
 
 
 def derive(
@@ -44,6 +45,7 @@ def derive(
             k: v[:, :memory].clone() if k.endswith(".b_nd") else v for k, v in tensors.items()
         }
     if hide_boxes is not None:
+        check_boxes(hide_boxes, kwargs["img_shape"])
         kwargs["hide_boxes"] = [list(box) for box in hide_boxes]
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model_file(

@@ -86,9 +86,9 @@ class VPTNet(nn.Module):
     """The trunk (`MinecraftPolicy` upstream). Keyword names are those of `.model` net args.
 
     Extra kwargs beyond upstream's: `cnn_outsize` (256 upstream) and `impala_nblock` (2), used by
-    the small Crafter presets, and `hide_boxes`: pixel boxes `[top, bottom, left, right)` of the
-    frame set to zero before the CNN (none upstream; see `scale_images`). Unknown kwargs are kept
-    in `unused_kwargs` and otherwise ignored.
+    the small Crafter presets, and `hide_boxes`: pixel boxes `[top, bottom, left, right]` (rows
+    top..bottom-1, columns left..right-1) set to zero before the CNN (none upstream; see
+    `scale_images`). Unknown kwargs are kept in `unused_kwargs` and otherwise ignored.
     """
 
     def __init__(
@@ -124,7 +124,7 @@ class VPTNet(nn.Module):
         self.unused_kwargs = {k: v for k, v in unused_kwargs.items() if k not in _IGNORED_KWARGS}
         self.hidsize = hidsize
         self.img_scale = 255.0 if scale_input_img else 1.0
-        self.hide_boxes = _check_boxes(hide_boxes, img_shape)
+        self.hide_boxes = check_boxes(hide_boxes, img_shape)
         norm, groups = norm_kind(init_norm_kwargs or {})
         impala_kwargs = dict(impala_kwargs or {})
         self.img_process = ImgObsProcess(
@@ -205,9 +205,10 @@ class VPTNet(nn.Module):
         return self.final_ln(self.lastlayer(F.relu(x)))
 
 
-def _check_boxes(
+def check_boxes(
     boxes: Sequence[Sequence[int]] | None, img_shape: Sequence[int]
 ) -> list[tuple[int, int, int, int]]:
+    """`hide_boxes` as int tuples; a box that is not four numbers inside the frame is an error."""
     out = []
     for box in boxes or ():
         if len(box) != 4:

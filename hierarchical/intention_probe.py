@@ -7,12 +7,17 @@
 On the validation episodes, the probed frames are those in which the play agent pursued the
 event's intention (`collect_drink`: the label the data stores per frame) with the material in its
 9x7 view at least two cells away, the event following within `--within` frames. The low level
-runs through each whole episode (its memory sees the true past) under four goals: the hindsight
-goal (the window that ends `--after` frames after the event; elsewhere the one 12 frames ahead),
-the code, no goal, and the code with guidance `--cond_scale`. Printed per goal, over the probed
-frames: the probability of the data's action, how often it is the most likely one, and the
-probability of the moves that bring the player closer to the material (by the view's Manhattan
-distance); then how often the data's own action is such a move. If the closer mass is about the
+runs through each whole episode (its memory sees the true past) under four goals:
+- the hindsight goal: the window that ends `--after` frames after the event, but at most
+  `--max_ahead` frames ahead (the trainer's `max_btwn_goals`); elsewhere the one 12 frames ahead;
+- the code;
+- no goal;
+- the code with guidance `--cond_scale`, from the code's and the no-goal log-probs, as the guided
+  agent combines its two streams.
+Printed per goal, over the probed frames: the probability of the data's action, how often it is
+the most likely one, and the probability of the moves that bring the player closer to the
+material (Manhattan distance in the view; `hierarchical.approach` counts steps around obstacles
+instead); then how often the data's own action is such a move. If the closer mass is about the
 same with and without a goal, the low level's approach comes from what it sees and remembers,
 not from its goal (experiments/hidden_vitals/).
 """
@@ -28,15 +33,17 @@ import torch
 from goal_prior.codebook import load_codebook
 from hierarchical.reach import EVENT_MATERIALS
 from steve1.agent import GuidedAgent
-from steve1.data.episode_storage import EpisodeReader
+from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.data.generation.navigation import MAT
 from steve1.data.generation.play_agent import INTENTIONS
 from steve1.data.sampling.sampling_files import read_sampling
-from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from steve1.embed_conditioned_policy import EmbedConditionedPolicy, guided_log_probs
+from tasks.crafter.env import ACTION_NAMES
 from VPT.checkpoint import load_policy
 
-MOVES = {1: (-1, 0), 2: (1, 0), 3: (0, -1), 4: (0, 1)}  # Crafter's move_left/right/up/down
+_STEPS = {"move_left": (-1, 0), "move_right": (1, 0), "move_up": (0, -1), "move_down": (0, 1)}
+MOVES = {ACTION_NAMES.index(name): step for name, step in _STEPS.items()}
 CONDITIONS = ("hindsight", "code", "no goal", "guided")
 
 
@@ -50,26 +57,29 @@ def distance(view: np.ndarray, material: int, shift: tuple[int, int] = (0, 0)) -
 
 
 def closer_moves(view: np.ndarray, material: int) -> list[int]:
-    """The move actions after which the material is nearer than now."""
+    """The move actions after which the material is nearer than now (none if it is not in view)."""
     now = distance(view, material)
-    return [a for a, d in MOVES.items() if (distance(view, material, d) or now) < now]
+    if now is None:
+        return []
+    return [a for a, step in MOVES.items() if distance(view, material, step) < now]
 
 
 def probed_frames(
-    states: dict, event: str, within: int, after: int
+    states: dict, event: str, within: int, after: int, max_ahead: int = 20
 ) -> tuple[list[int], np.ndarray]:
-    """The probed frames of one episode, and each frame's hindsight goal row."""
+    """The probed frames of one episode, and each frame's hindsight goal row (never before the
+    first full window, as in training)."""
     counts = states["achievements"][:, ACHIEVEMENTS.index(event)]
     events = np.flatnonzero(np.diff(counts.astype(np.int64)) > 0)
     label = INTENTIONS.index(event)
     material = MAT[EVENT_MATERIALS[event]]
     n = len(counts)
-    probed, goal_rows = [], np.minimum(np.arange(n) + 12, n - 1)
+    probed, goal_rows = [], np.clip(np.arange(n) + 12, EMBED_OFFSET, n - 1)
     for t in range(n):
         nxt = events[events >= t]
         if not len(nxt) or not 2 <= nxt[0] - t <= within:
             continue
-        goal_rows[t] = min(nxt[0] + after, n - 1)
+        goal_rows[t] = max(min(nxt[0] + after, t + max_ahead, n - 1), EMBED_OFFSET)
         d = distance(states["local_view"][t], material)
         if states["intention"][t] == label and d is not None and d >= 2:
             probed.append(t)
@@ -84,6 +94,7 @@ def probe(
     cond_scale: float,
     within: int = 20,
     after: int = 8,
+    max_ahead: int = 20,
 ) -> dict[str, np.ndarray]:
     """Per condition, (frames, 3): p(data action), argmax == data, p(closer moves); and `data`:
     (frames,) whether the data's action is a closer move."""
@@ -92,33 +103,33 @@ def probe(
     for path in episodes:
         reader = EpisodeReader(path)
         states = reader.load_states()
-        probed, goal_rows = probed_frames(states, event, within, after)
+        probed, goal_rows = probed_frames(states, event, within, after, max_ahead)
         if not probed:
             continue
         actions = np.asarray(reader.load_actions()).reshape(-1)
         frames, embeds = reader.load_frames(), np.nan_to_num(reader.load_embeds())
-        codes = np.repeat(code[None].astype(np.float32), len(frames), 0)
-        goals = {
-            "hindsight": (embeds[goal_rows], 0.0),
-            "code": (codes, 0.0),
-            "no goal": (np.zeros_like(codes), 0.0),
-            "guided": (codes, cond_scale),
-        }
-        for name, (goal, scale) in goals.items():
-            agent = GuidedAgent(policy, 1, scale)
-            probs = np.stack(
-                [
-                    np.exp(agent.log_probs(frames[t : t + 1], goal[t : t + 1])[0].numpy())
-                    for t in range(max(probed) + 1)
-                ]
-            )
-            for t in probed:
-                p = probs[t]
-                near = closer_moves(states["local_view"][t], material)
-                rows[name].append((p[actions[t]], p.argmax() == actions[t], p[near].sum()))
+        steps = max(probed) + 1
+        codes = np.repeat(code[None].astype(np.float32), steps, 0)
+        goals = {"hindsight": embeds[goal_rows], "code": codes, "no goal": np.zeros_like(codes)}
+        log_probs = {name: _log_probs(policy, frames[:steps], goal) for name, goal in goals.items()}
+        log_probs["guided"] = guided_log_probs(log_probs["code"], log_probs["no goal"], cond_scale)
         for t in probed:
-            rows["data"].append(actions[t] in closer_moves(states["local_view"][t], material))
+            near = closer_moves(states["local_view"][t], material)
+            for name in CONDITIONS:
+                p = log_probs[name][t].exp().numpy()
+                rows[name].append((p[actions[t]], p.argmax() == actions[t], p[near].sum()))
+            rows["data"].append(actions[t] in near)
     return {k: np.array(v, dtype=np.float64) for k, v in rows.items()}
+
+
+def _log_probs(
+    policy: EmbedConditionedPolicy, frames: np.ndarray, goals: np.ndarray
+) -> torch.Tensor:
+    """(T, n_actions) log-probs of the plain conditioned policy stepping through the frames."""
+    agent = GuidedAgent(policy, 1)
+    return torch.cat(
+        [agent.log_probs(frames[t : t + 1], goals[t : t + 1]) for t in range(len(frames))]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -133,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cond_scale", type=float, default=3.0)
     parser.add_argument("--within", type=int, default=20, help="the event within these frames")
     parser.add_argument("--after", type=int, default=8, help="hindsight window end after it")
+    parser.add_argument("--max_ahead", type=int, default=20, help="hindsight goal at most this far")
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.num_threads)
@@ -148,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         args.cond_scale,
         args.within,
         args.after,
+        args.max_ahead,
     )
     if not len(out["data"]):
         raise SystemExit(f"no probed frames for {args.event} in {len(episodes)} val episodes")

@@ -51,9 +51,15 @@ def rollout(agent, frames, goals, plan, sample):
     "preset, action_space, steps",
     [("tiny", 17, 40), ("crafter", 17, 140), ("tiny", {"camera": 11, "buttons": 5}, 20)],
 )
-@pytest.mark.parametrize("hide", [False, True])
-def test_fast_path_matches_the_reference(preset, action_space, steps, hide):
-    overrides = {"hide_boxes": [[49, 56, 0, 28], [0, 3, 60, 64]]} if hide else {}
+@pytest.mark.parametrize("variant", ["plain", "hidden boxes", "one frame of memory"])
+def test_fast_path_matches_the_reference(preset, action_space, steps, variant):
+    overrides = {
+        "plain": {},
+        "hidden boxes": {"hide_boxes": [[49, 56, 0, 28], [0, 3, 60, 64]]},
+        "one frame of memory": {
+            "attention_memory_size": get_preset(preset).policy_kwargs["timesteps"] + 1
+        },
+    }[variant]
     pol, n = policy(preset, action_space, **overrides), 3
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (steps, n, 64, 64, 3), dtype=np.uint8)

@@ -31,10 +31,19 @@ def scripted_states() -> dict[str, np.ndarray]:
 
 def test_frames_moves_and_hindsight_rows() -> None:
     states = scripted_states()
-    assert closer_moves(states["local_view"][0], MAT["water"]) == [1]  # move_left only
-    probed, rows = probed_frames(states, "collect_drink", within=20, after=8)
+    water = MAT["water"]
+    assert closer_moves(states["local_view"][0], water) == [1]  # move_left only
+    above = np.zeros((9, 7), np.uint8)
+    above[4, 0] = water
+    assert closer_moves(above, water) == [3]  # move_up: y grows downward
+    above[4, 0], above[5, 6] = 0, water
+    assert sorted(closer_moves(above, water)) == [2, 4]  # move_right, move_down
+    assert closer_moves(np.zeros((9, 7), np.uint8), water) == []
+    probed, rows = probed_frames(states, "collect_drink", within=20, after=8, max_ahead=20)
     assert probed == [t for t in range(10, 29) if t != 15]
-    assert rows[10] == rows[28] == EVENT_AT + 8 and rows[29] == L - 1 and rows[3] == 15
+    assert rows[18] == rows[28] == EVENT_AT + 8  # the window ending 8 frames after the drink
+    assert rows[10] == 30  # ... but never more than max_ahead frames ahead
+    assert rows[29] == L - 1 and rows[3] == 15 and rows[0] == 15  # 12 ahead, first full window
 
 
 def test_probe_rates_match_the_policy(tmp_path) -> None:
@@ -51,9 +60,15 @@ def test_probe_rates_match_the_policy(tmp_path) -> None:
     out = probe(policy, [path], code, "collect_drink", cond_scale=2.0)
     probed, _ = probed_frames(states, "collect_drink", 20, 8)
     assert out["data"].tolist() == [t % 2 == 0 for t in probed]
-    agent = GuidedAgent(policy, 1, 2.0)
-    guided = [agent.log_probs(frames[t : t + 1], code[None])[0].exp().numpy() for t in range(L)]
-    want = np.array([(g[actions[t]], g.argmax() == actions[t], g[1]) for t, g in enumerate(guided)])
-    np.testing.assert_allclose(out["guided"], want[probed], atol=1e-5)
+    _, rows = probed_frames(states, "collect_drink", 20, 8)
+    goals = {"guided": (code, 2.0), "code": (code, 0.0), "no goal": (np.zeros(DIM), 0.0)}
+    goals["hindsight"] = (None, 0.0)
+    for name, (goal, scale) in goals.items():
+        agent = GuidedAgent(policy, 1, scale)
+        want = []
+        for t in range(L):
+            g = embeds[rows[t]] if goal is None else goal
+            p = agent.log_probs(frames[t : t + 1], g[None].astype(np.float32))[0].exp().numpy()
+            want.append((p[actions[t]], p.argmax() == actions[t], p[1]))  # move_left is closer
+        np.testing.assert_allclose(out[name], np.array(want)[probed], atol=1e-5, err_msg=name)
     assert all(out[name].shape == (len(probed), 3) for name in CONDITIONS)
-    assert not np.allclose(out["no goal"], out["guided"])

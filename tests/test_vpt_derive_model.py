@@ -38,7 +38,6 @@ def test_shorter_memory_and_hidden_boxes(tmp_path) -> None:
     img = torch.randint(0, 256, (2, 6, 64, 64, 3), dtype=torch.uint8)
     torch.testing.assert_close(_run(same, img), _run(src, img))
     shown = img.clone()
-    shown[..., 8:, :, :] = img[..., 8:, :, :]
     shown[..., :8, :, :] = 0  # what k2 sees
     ref = src.net.recurrent_layer.blocks[0].r.orc_block.b_nd[:, :2]
     assert torch.equal(k2.net.recurrent_layer.blocks[0].r.orc_block.b_nd, ref)
@@ -60,3 +59,6 @@ def test_memory_out_of_range_is_a_clear_error(tmp_path) -> None:
         main([*args, "--out", str(tmp_path / "x"), "--memory", "0"])
     with pytest.raises(SystemExit):
         main([*args, "--out", str(tmp_path / "x"), "--hide_boxes", "1,2,3"])
+    with pytest.raises(ValueError, match="lies outside the 64x64 frame"):
+        main([*args, "--out", str(tmp_path / "x"), "--hide_boxes", "0,8,0,65"])
+    assert not (tmp_path / "x.model").exists()

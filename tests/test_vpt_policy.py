@@ -171,14 +171,20 @@ def test_hidden_boxes_are_invisible_and_kept_in_the_kwargs(tmp_path) -> None:
     a, _ = pol({"img": img}, pol.initial_state(2), first)
     b, _ = pol({"img": other}, pol.initial_state(2), first)
     assert torch.equal(a.pi_logits, b.pi_logits)
-    other[..., 56, 0, :] = 255 - other[..., 56, 0, :]  # one pixel below the box is seen
-    c, _ = pol({"img": other}, pol.initial_state(2), first)
-    assert not torch.equal(a.pi_logits, c.pi_logits)
+    kept = other.clone()
+    for row, col in ((56, 0), (49, 28)):  # one pixel below the box, one to its right: seen
+        moved = other.clone()
+        moved[..., row, col, :] = 255 - moved[..., row, col, :]
+        c, _ = pol({"img": moved}, pol.initial_state(2), first)
+        assert not torch.equal(a.pi_logits, c.pi_logits)
+    assert torch.equal(other, kept)  # the caller's frames are not modified
     save_policy(pol, tmp_path / "p.model", tmp_path / "p.weights")
     back = load_policy(tmp_path / "p.model", tmp_path / "p.weights", 17).eval()
     assert back.net.hide_boxes == [(49, 56, 0, 28)]
     d, _ = back({"img": other}, back.initial_state(2), first)
-    torch.testing.assert_close(c.pi_logits, d.pi_logits)
+    e, _ = back({"img": moved}, back.initial_state(2), first)
+    torch.testing.assert_close(b.pi_logits, d.pi_logits)
+    torch.testing.assert_close(c.pi_logits, e.pi_logits)
 
 
 def test_bad_hidden_boxes_are_clear_errors() -> None:
