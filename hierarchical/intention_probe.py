@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from goal_prior.codebook import load_codebook
 from hierarchical.reach import EVENT_MATERIALS
+from hierarchical.steerability import load_rollout_models
 from steve1.agent import GuidedAgent
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
@@ -40,7 +40,6 @@ from steve1.data.generation.play_agent import INTENTIONS
 from steve1.data.sampling.sampling_files import read_sampling
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy, guided_log_probs
 from tasks.crafter.env import ACTION_NAMES
-from VPT.checkpoint import load_policy
 
 _STEPS = {"move_left": (-1, 0), "move_right": (1, 0), "move_up": (0, -1), "move_down": (0, 1)}
 MOVES = {ACTION_NAMES.index(name): step for name, step in _STEPS.items()}
@@ -147,10 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_ahead", type=int, default=20, help="hindsight goal at most this far")
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.num_threads)
-    codebook = load_codebook(args.codebook)
-    policy = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy)
-    codebook.check_dim(policy.goal_dim, "the low-level policy")
+    codebook, policy = load_rollout_models(args)
     episodes = read_sampling(args.sampling_dir, args.sampling, "val")
     out = probe(
         policy,
