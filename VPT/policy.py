@@ -195,9 +195,8 @@ class VPTNet(nn.Module):
         """Frames (..., H, W, C) -> floats for the CNN: divided by `img_scale`, with every
         `hide_boxes` box set to zero (a Crafter low level that does not see the vitals, say)."""
         x = img.float() / self.img_scale
-        if self.hide_boxes:
-            for top, bottom, left, right in self.hide_boxes:
-                x[..., top:bottom, left:right, :] = 0
+        for top, bottom, left, right in self.hide_boxes:
+            x[..., top:bottom, left:right, :] = 0
         return x
 
     def latent(self, x: torch.Tensor) -> torch.Tensor:

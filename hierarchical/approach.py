@@ -126,12 +126,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     goal = np.zeros(codebook.dim, np.float32) if args.code < 0 else codebook.get_code(args.code)[0]
     scale = args.cond_scale if args.code >= 0 else 0.0
-    agent_seed = args.agent_seed
-    result = approach(policy, starts, goal, args.event, args.low_level_steps, scale, agent_seed)
+    result = approach(
+        policy, starts, goal, args.event, args.low_level_steps, scale, args.agent_seed
+    )
     who = "no goal" if args.code < 0 else f"code {args.code}"
     print(
         f"{args.event}, {who}, {args.rollouts} rollouts from seed {args.seed} (agent seed "
-        f"{agent_seed}): {result.summary()}"
+        f"{args.agent_seed}): {result.summary()}"
     )
 
 

@@ -35,14 +35,12 @@ from hierarchical.steerability import load_rollout_models
 from steve1.agent import GuidedAgent
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
-from steve1.data.generation.navigation import MAT
+from steve1.data.generation.navigation import MAT, MOVE_ACTION
 from steve1.data.generation.play_agent import INTENTIONS
 from steve1.data.sampling.sampling_files import read_sampling
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy, guided_log_probs
-from tasks.crafter.env import ACTION_NAMES
 
-_STEPS = {"move_left": (-1, 0), "move_right": (1, 0), "move_up": (0, -1), "move_down": (0, 1)}
-MOVES = {ACTION_NAMES.index(name): step for name, step in _STEPS.items()}
+MOVES = {action: step for step, action in MOVE_ACTION.items()}  # action -> (dx, dy) in the view
 CONDITIONS = ("hindsight", "code", "no goal", "guided")
 
 
@@ -109,9 +107,14 @@ def probe(
         frames, embeds = reader.load_frames(), np.nan_to_num(reader.load_embeds())
         steps = max(probed) + 1
         codes = np.repeat(code[None].astype(np.float32), steps, 0)
-        goals = {"hindsight": embeds[goal_rows], "code": codes, "no goal": np.zeros_like(codes)}
-        log_probs = {name: _log_probs(policy, frames[:steps], goal) for name, goal in goals.items()}
-        log_probs["guided"] = guided_log_probs(log_probs["code"], log_probs["no goal"], cond_scale)
+        goals = np.stack([embeds[goal_rows[:steps]], codes, np.zeros_like(codes)])
+        hindsight, with_code, no_goal = _log_probs(policy, frames[:steps], goals)
+        log_probs = {
+            "hindsight": hindsight,
+            "code": with_code,
+            "no goal": no_goal,
+            "guided": guided_log_probs(with_code, no_goal, cond_scale),
+        }
         for t in probed:
             near = closer_moves(states["local_view"][t], material)
             for name in CONDITIONS:
@@ -124,11 +127,14 @@ def probe(
 def _log_probs(
     policy: EmbedConditionedPolicy, frames: np.ndarray, goals: np.ndarray
 ) -> torch.Tensor:
-    """(T, n_actions) log-probs of the plain conditioned policy stepping through the frames."""
-    agent = GuidedAgent(policy, 1)
-    return torch.cat(
-        [agent.log_probs(frames[t : t + 1], goals[t : t + 1]) for t in range(len(frames))]
-    )
+    """(G, T, n_actions) log-probs of the plain conditioned policy stepping through the frames once
+    per goal sequence of `goals` (G, T, D), the G sequences batched as G envs."""
+    agent = GuidedAgent(policy, len(goals))
+    steps = [
+        agent.log_probs(np.repeat(frames[t : t + 1], len(goals), 0), goals[:, t])
+        for t in range(len(frames))
+    ]
+    return torch.stack(steps, dim=1)
 
 
 def main(argv: list[str] | None = None) -> None:
