@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from steve1.data.goal_dataset import (
+    EVENT_SPREAD,
     EpisodeCache,
     HindsightGoalChunks,
     chunk_starts,
+    event_frames,
     goal_index_per_frame,
     sample_goal_steps,
 )
@@ -98,3 +100,38 @@ def test_exploration_noise_carries_no_loss(tmp_path):
     assert [start for _, start in data.index] == [15, 47, 68]
     chunk = data.get(1, np.random.default_rng(0))  # frames 47..78
     assert chunk.loss_mask.tolist() == [1.0] * 3 + [0.0] * 3 + [1.0] * 26
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_event_goals_anchor_the_walk_to_an_event_on_it(seed):
+    events = np.array([40, 100, 103, 250])
+    length, lo, hi, gap = 300, 5, 20, 50
+    steps = sample_goal_steps(length, lo, hi, np.random.default_rng(seed), events, gap)
+    assert steps[-1] == length - 1 and (np.diff(steps) > 0).all()
+    for event in (40, 250):  # each event's window (ending 0..7 frames after it) is a goal
+        assert ((steps >= event) & (steps < event + EVENT_SPREAD)).sum() == 1
+    # of two events 3 frames apart, the second is a goal only if min_btwn_goals after the first
+    assert ((steps >= 100) & (steps < 103 + EVENT_SPREAD)).sum() >= 1
+    per_frame = goal_index_per_frame(length, steps)
+    # The event's goal is taken at the first step within `gap` of it, which lies 31-50 frames
+    # before it (the steps before advance by less than 20): at least 29 frames are conditioned on it.
+    anchored = per_frame[221:251]
+    assert (anchored >= 250).all() and (anchored < 250 + EVENT_SPREAD).all()
+    gaps = np.diff(np.concatenate([[0], steps]))
+    assert (gaps[:-1] >= lo).all() and (gaps <= gap).all()
+
+
+def test_event_gap_zero_is_upstreams_rule_and_events_come_from_achievements(tmp_path):
+    events = np.array([40, 100])
+    for seed in range(5):
+        plain = sample_goal_steps(300, 5, 20, np.random.default_rng(seed))
+        off = sample_goal_steps(300, 5, 20, np.random.default_rng(seed), events, 0)
+        assert np.array_equal(plain, off)
+    achievements = np.zeros((10, 3), np.int64)
+    achievements[4:, 1] = 1
+    achievements[7:, 2] = 2
+    assert event_frames({"achievements": achievements}).tolist() == [4, 7]
+    assert event_frames({}).tolist() == []
+    cache = EpisodeCache.from_paths([fake_episode(tmp_path / "ep", length=150)])
+    with pytest.raises(ValueError, match="event_gap"):
+        HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, event_gap=-1)

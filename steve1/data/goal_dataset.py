@@ -11,6 +11,10 @@ moved to 15, the first frame with an embedding (only possible when min_btwn_goal
 frame instead (clipped to the last frame): with 15 the goal window starts at the goal frame, which
 is at most one frame before the current one (the switch lags one frame), so a goal describes what
 is still to come rather than what the policy is doing now.
+`event_gap` (beyond upstream, 0 by default) anchors goals at events: whenever the next frame at
+which an achievement counter rose lies `min_btwn_goals`..`event_gap` frames after the current goal,
+that event (its window ending 0-7 frames after it) is the next goal, so the whole walk to a tree or
+to water, from the decision on, is conditioned on what it was for.
 With probability p_uncond the whole chunk's goal is zeroed (classifier-free guidance).
 
 Frames whose action has no effect (Crafter: the player is asleep, so the game ignores the action)
@@ -28,6 +32,7 @@ from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader, open_episod
 from steve1.data.generation.crafter_state import ITEMS
 
 ENERGY_MAX = 9
+EVENT_SPREAD = 8  # an event goal's window ends 0..7 frames after the event
 
 
 def chunk_starts(length: int, T: int) -> list[int]:  # noqa: N803 (upstream's name)
@@ -43,12 +48,28 @@ def chunk_starts(length: int, T: int) -> list[int]:  # noqa: N803 (upstream's na
 
 
 def sample_goal_steps(
-    length: int, min_btwn: int, max_btwn: int, rng: np.random.Generator
+    length: int,
+    min_btwn: int,
+    max_btwn: int,
+    rng: np.random.Generator,
+    events: np.ndarray | None = None,
+    event_gap: int = 0,
 ) -> np.ndarray:
-    """Goal timesteps over an episode by upstream's rule; the last is always L-1."""
+    """Goal timesteps over an episode by upstream's rule; the last is always L-1.
+
+    With `event_gap` > 0 (beyond upstream), the next goal is the next event's frame (plus 0-7
+    frames, so that its window holds the event) whenever that lies between `min_btwn` and
+    `event_gap` frames after the current goal; otherwise upstream's step is taken."""
     goals, g = [], 0
+    anchors = np.empty(0, np.int64)
+    if event_gap > 0 and events is not None and len(events):
+        anchors = np.minimum(events + rng.integers(0, EVENT_SPREAD, len(events)), length - 1)
     while g < length - 1:
-        g += int(rng.integers(min_btwn, max_btwn))
+        later = anchors[anchors >= g + min_btwn]
+        if len(later) and later.min() - g <= event_gap:
+            g = int(later.min())
+        else:
+            g += int(rng.integers(min_btwn, max_btwn))
         if length - g < min_btwn:
             g = length - 1
         goals.append(g)
@@ -85,7 +106,9 @@ class EpisodeCache:
         self.frames = [r.load_frames() for r in readers]
         self.actions = [r.load_actions() for r in readers]
         self.embeds = [r.load_embeds() for r in readers]
-        self.inert = [inert_frames(r) for r in readers]
+        states = [r.load_states() for r in readers]
+        self.inert = [inert_frames(s, len(r)) for s, r in zip(states, readers, strict=True)]
+        self.events = [event_frames(s) for s in states]
 
     @classmethod
     def from_paths(cls, paths: list) -> EpisodeCache:
@@ -100,7 +123,15 @@ class EpisodeCache:
         return self.metadata[0].get("world", "minecraft")
 
 
-def inert_frames(reader: EpisodeReader) -> np.ndarray:
+def event_frames(states: dict[str, np.ndarray]) -> np.ndarray:
+    """Frames at which an achievement counter rose (Crafter); none without `achievements`."""
+    if "achievements" not in states:
+        return np.empty(0, np.int64)
+    rose = np.any(np.diff(states["achievements"].astype(np.int64), axis=0) > 0, axis=1)
+    return np.flatnonzero(rose).astype(np.int64) + 1
+
+
+def inert_frames(states: dict[str, np.ndarray], length: int) -> np.ndarray:
     """Bool (L,): frames whose action teaches nothing, so they carry no loss; none for Minecraft.
 
     Crafter ignores the action of a sleeping player whose energy is below the maximum (at full
@@ -108,9 +139,8 @@ def inert_frames(reader: EpisodeReader) -> np.ndarray:
     noise (`states["explore"]`, recorded by newer play data) is random, not play: imitating it
     makes the low level wander, so it is masked as upstream drops Minecraft's null actions.
     """
-    states = reader.load_states()
     if "sleeping" not in states:
-        return np.zeros(len(reader), bool)
+        return np.zeros(length, bool)
     energy = states["inventory"][:, ITEMS.index("energy")]
     inert = states["sleeping"].astype(bool) & (energy < ENERGY_MAX)
     if "explore" in states:
@@ -130,11 +160,15 @@ class HindsightGoalChunks:
         p_uncond: float = 0.0,
         min_active: float = 0.25,
         goal_lead: int = 0,
+        event_gap: int = 0,
     ) -> None:
         if not min_btwn_goals < max_btwn_goals:
             raise ValueError("need min_btwn_goals < max_btwn_goals")
         if goal_lead < 0:
             raise ValueError(f"goal_lead must be >= 0, got {goal_lead}")
+        if event_gap < 0:
+            raise ValueError(f"event_gap must be >= 0, got {event_gap}")
+        self.event_gap = event_gap
         self.cache, self.T, self.p_uncond, self.goal_lead = cache, T, p_uncond, goal_lead
         self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
         self.index = [
@@ -160,7 +194,9 @@ class HindsightGoalChunks:
         """Chunk `i` with goals drawn from `rng`."""
         episode, start = self.index[i]
         length = len(self.cache.actions[episode])
-        steps = sample_goal_steps(length, self.min_btwn, self.max_btwn, rng)
+        steps = sample_goal_steps(
+            length, self.min_btwn, self.max_btwn, rng, self.cache.events[episode], self.event_gap
+        )
         per_frame = goal_index_per_frame(length, steps)[start : start + self.T]
         per_frame = np.minimum(per_frame + self.goal_lead, length - 1)
         goals = self.cache.embeds[episode][per_frame]

@@ -64,6 +64,13 @@ def add_loop_args(
         help="condition on the window ending this many frames after the goal frame "
         "(15: the window starts there; 0: upstream)",
     )
+    add(
+        "--event_gap",
+        type=non_negative_int,
+        default=0,
+        help="the next goal is the next event's window (an achievement, Crafter) when it lies "
+        "at most this many frames after the current goal (0: upstream's rule only)",
+    )
     add("--batch_size", type=int, default=d["batch_size"])
     add("--gradient_accumulation_steps", type=int, default=1)
     add("--learning_rate", type=float, default=d["learning_rate"])
@@ -159,9 +166,9 @@ def run_training(
 ) -> dict[str, Any]:
     """Hindsight-goal chunks of both splits, `meta.json`, then the (resumable) training loop."""
     goals = (args.T, args.min_btwn_goals, args.max_btwn_goals)
-    lead = args.goal_lead
-    train = HindsightGoalChunks(caches[0], *goals, p_uncond=p_uncond, goal_lead=lead)
-    val = HindsightGoalChunks(caches[1], *goals, goal_lead=lead)
+    extra = {"goal_lead": args.goal_lead, "event_gap": args.event_gap}
+    train = HindsightGoalChunks(caches[0], *goals, p_uncond=p_uncond, **extra)
+    val = HindsightGoalChunks(caches[1], *goals, **extra)
     cfg = loop_config(args)
     write_meta(
         cfg.out_weights.parent / "meta.json",
