@@ -12,13 +12,15 @@ that brought the player closer to it, farther, or left the distance as it was (t
 player's step count of `hierarchical.reach`). A low level that goes for what its goal shows walks
 closer on nearly every such step. The defaults are the steerability's held-out rollouts: env seeds
 from 150000 and the low level sampling with seed 100000, so a code's rate equals its held-out rate
-there; `--agent_seed` changes only the sampling.
+there; `--agent_seed` changes only the sampling. `--trace` also prints one line per rollout:
+the perfect player's step count to the event before each step (`.` when the material is out of
+view, `+` from 10 on), which shows where a rollout lost its way.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,7 @@ class Approach:
     closer: int = 0
     farther: int = 0
     same: int = 0
+    traces: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         steps = max(self.closer + self.farther + self.same, 1)
@@ -65,7 +68,9 @@ class _Watch:
         n = len(starts)
         self.material, self.k = EVENT_MATERIALS[event], ACHIEVEMENTS.index(event)
         self.start = np.array([_counts(env)[self.k] for env in starts])
-        self.out = Approach(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
+        self.out = Approach(
+            np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool), traces=[""] * n
+        )
         self.distance: list[int | None] = [None] * n
 
     def before(self, i: int, env: Any) -> None:
@@ -73,7 +78,8 @@ class _Watch:
         out.faced[i] |= env.crafter._world[player.pos + player.facing][0] == self.material
         visible = not out.got[i] and in_view(env, self.material)
         out.seen[i] |= visible
-        self.distance[i] = shortest_steps(env, self.material) if visible else None
+        self.distance[i] = d = shortest_steps(env, self.material) if visible else None
+        out.traces[i] += "." if d is None else str(d) if d < 10 else "+"
 
     def after(self, i: int, env: Any) -> None:
         out, before = self.out, self.distance[i]
@@ -114,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
         help="seed of the low level's action sampling (the steerability's held-out rollouts use "
         "its --seed, 100000); other values show how much a rate moves with the sampling alone",
     )
+    parser.add_argument(
+        "--trace", action="store_true", help="print each rollout's step counts to the event"
+    )
     args = parser.parse_args(argv)
     codebook, policy = load_rollout_models(args)
     if not -1 <= args.code < codebook.N:
@@ -134,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.event}, {who}, {args.rollouts} rollouts from seed {args.seed} (agent seed "
         f"{args.agent_seed}): {result.summary()}"
     )
+    if args.trace:
+        for i, trace in enumerate(result.traces):
+            print(f"{args.seed + i} got {int(result.got[i])} seen {int(result.seen[i])} {trace}")
 
 
 if __name__ == "__main__":
