@@ -108,3 +108,24 @@ def test_approach_cli_prints_its_report_and_names_a_bad_code(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(files + ["--event", "collect_wood", "--code", "3"])
     assert "codes 0..2" in capsys.readouterr().err
+
+
+def test_expert_rate_runs_the_play_agent_intent_on_the_event(capsys):
+    """A tree 3 steps away: the play agent, told to collect wood, gets it in 3 steps, not in 2."""
+    from hierarchical.expert_rate import expert_rate, main
+    from hierarchical.steerability import start_states
+
+    start = start_states("crafter_log", 3, [7])[0]
+    world, player = start.crafter._world, start.crafter._player
+    x, y = (int(v) for v in player.pos)
+    for dx in range(-9, 10):
+        for dy in range(-9, 10):
+            world[(x + dx, y + dy)] = "grass"
+    world[(x + 3, y)] = "tree"
+    for perception in ("full", "seen"):
+        assert expert_rate("collect_wood", [start], 3, perception, 0.0, 0).tolist() == [True]
+        assert expert_rate("collect_wood", [start], 2, perception, 0.0, 0).tolist() == [False]
+    assert start.crafter._player.achievements["collect_wood"] == 0  # the start is not touched
+    main(["--event", "collect_wood", "--perception", "full", "--rollouts", "2", "--steps", "50"])
+    out = capsys.readouterr().out
+    assert "collect_wood, play agent (full perception, epsilon 0.0), 2 rollouts of 50 steps" in out

@@ -1,0 +1,81 @@
+"""How often the scripted play agent, told to get an event, gets it from the steerability's starts.
+
+    python -m hierarchical.expert_rate --event collect_drink --perception seen --rollouts 200
+
+The low level imitates the play agent that made its data. This runs that agent itself from the
+steerability's held-out starts (seeds from 150000), its intention fixed to the event for the
+whole rollout (`drink_when_full`, so that a full bar does not end a drink intention), and prints
+the share of rollouts in which the event happens within `--steps` steps. With `--perception full`
+it walks on the privileged map, as in the shipped data; with `seen` it knows only what it has seen
+in this rollout and searches for the rest, as a low level must. So the `seen` rate shows what a
+policy that sees no more than the low level can reach, and the gap to a low level's rate is what
+its imitation loses. `--epsilon` adds the data's exploration noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+
+import numpy as np
+from tqdm import tqdm
+
+from hierarchical.steerability import PROTOCOLS, _counts, rollout_over, start_states
+from steve1.data.generation.crafter_state import ACHIEVEMENTS
+from steve1.data.generation.intentions import PERCEPTIONS
+from steve1.data.generation.play_agent import REPERTOIRE, PlayAgent, Task
+
+HELD_OUT_SEED = 150_000
+
+
+def expert_rate(
+    event: str, starts: list, steps: int, perception: str, epsilon: float, seed: int
+) -> np.ndarray:
+    """Bool (len(starts),): whether the play agent, intent on `event`, got it within `steps`."""
+    k = ACHIEVEMENTS.index(event)
+    got = np.zeros(len(starts), bool)
+    for i, start in enumerate(tqdm(starts, desc=f"expert {event}", leave=False)):
+        env = copy.deepcopy(start)
+        before = _counts(env)[k]
+        agent = PlayAgent(
+            np.random.default_rng([seed, i]),
+            epsilon=epsilon,
+            perception=perception,
+            drink_when_full=True,
+        )
+        agent.reset(env.crafter)
+        for _ in range(steps):
+            if agent.task is None or agent.task.name != event:
+                count = env.crafter._player.achievements[event]
+                agent.task = Task(event, deadline=np.iinfo(np.int64).max, base=count)
+            _, _, _, truncated, info = env.step(agent.act(env.crafter))
+            got[i] = _counts(env)[k] > before
+            if got[i] or rollout_over(info, truncated):
+                break
+    return got
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    events = sorted(e for _, evs in PROTOCOLS.values() for e in evs if e in REPERTOIRE)
+    parser.add_argument("--event", required=True, choices=events)
+    parser.add_argument("--perception", choices=PERCEPTIONS, default="seen")
+    parser.add_argument("--epsilon", type=float, default=0.0, help="exploration noise")
+    parser.add_argument("--rollouts", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=50, help="steps per rollout")
+    parser.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first env seed")
+    parser.add_argument("--agent_seed", type=int, default=0, help="seed of the agent's choices")
+    args = parser.parse_args(argv)
+    task = next(t for t, evs in PROTOCOLS.values() if args.event in evs)
+    starts = start_states(task, args.steps, list(range(args.seed, args.seed + args.rollouts)))
+    got = expert_rate(
+        args.event, starts, args.steps, args.perception, args.epsilon, args.agent_seed
+    )
+    print(
+        f"{args.event}, play agent ({args.perception} perception, epsilon {args.epsilon}), "
+        f"{args.rollouts} rollouts of {args.steps} steps from seed {args.seed}: rate {got.mean():.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
