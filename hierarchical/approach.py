@@ -20,6 +20,7 @@ view, `+` from 10 on), which shows where a rollout lost its way.
 from __future__ import annotations
 
 import argparse
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ from hierarchical.steerability import (
 )
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from tasks.crafter.env import ACTION_NAMES
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Approach:
     farther: int = 0
     same: int = 0
     traces: list[str] = field(default_factory=list)
+    # actions taken at each step count to the event, e.g. actions_at[2]["do"]
+    actions_at: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    closer_at: Counter = field(default_factory=Counter)  # steps at each count that cut it
 
     def summary(self) -> str:
         steps = max(self.closer + self.farther + self.same, 1)
@@ -58,6 +63,17 @@ class Approach:
             f"{self.faced.mean():.2f}, rate when faced {got_if_faced:.2f}; steps with it in view: "
             f"closer {self.closer / steps:.2f}, farther {self.farther / steps:.2f}, "
             f"same {self.same / steps:.2f} ({self.closer + self.farther + self.same} steps)"
+        )
+
+    def actions_summary(self, distance: int) -> str:
+        """The shares of the actions taken `distance` steps from the event."""
+        counts = self.actions_at[distance]
+        total = max(sum(counts.values()), 1)
+        shares = ", ".join(f"{a} {n / total:.2f}" for a, n in counts.most_common())
+        closer = self.closer_at[distance] / total
+        return (
+            f"actions {distance} steps from it ({sum(counts.values())} steps, closer "
+            f"{closer:.2f}): {shares}"
         )
 
 
@@ -73,13 +89,15 @@ class _Watch:
         )
         self.distance: list[int | None] = [None] * n
 
-    def before(self, i: int, env: Any) -> None:
+    def before(self, i: int, env: Any, action: int) -> None:
         out, player = self.out, env.crafter._player
         out.faced[i] |= env.crafter._world[player.pos + player.facing][0] == self.material
         visible = not out.got[i] and in_view(env, self.material)
         out.seen[i] |= visible
         self.distance[i] = d = shortest_steps(env, self.material) if visible else None
         out.traces[i] += "." if d is None else str(d) if d < 10 else "+"
+        if d is not None:
+            out.actions_at[d][ACTION_NAMES[action]] += 1
 
     def after(self, i: int, env: Any) -> None:
         out, before = self.out, self.distance[i]
@@ -87,6 +105,7 @@ class _Watch:
         after = shortest_steps(env, self.material) if before is not None else None
         if after is not None and not out.got[i]:
             out.closer += after < before
+            out.closer_at[before] += after < before
             out.farther += after > before
             out.same += after == before
 
@@ -123,6 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--trace", action="store_true", help="print each rollout's step counts to the event"
     )
+    parser.add_argument(
+        "--actions_at",
+        type=int,
+        default=None,
+        help="also print the shares of the actions taken this many steps from the event",
+    )
     args = parser.parse_args(argv)
     codebook, policy = load_rollout_models(args)
     if not -1 <= args.code < codebook.N:
@@ -143,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.event}, {who}, {args.rollouts} rollouts from seed {args.seed} (agent seed "
         f"{args.agent_seed}): {result.summary()}"
     )
+    if args.actions_at is not None:
+        print(result.actions_summary(args.actions_at))
     if args.trace:
         for i, trace in enumerate(result.traces):
             print(f"{args.seed + i} got {int(result.got[i])} seen {int(result.seen[i])} {trace}")

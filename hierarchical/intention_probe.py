@@ -62,10 +62,16 @@ def closer_moves(view: np.ndarray, material: int) -> list[int]:
 
 
 def probed_frames(
-    states: dict, event: str, within: int, after: int, max_ahead: int = 20
+    states: dict,
+    event: str,
+    within: int,
+    after: int,
+    max_ahead: int = 20,
+    only_distance: int | None = None,
 ) -> tuple[list[int], np.ndarray]:
     """The probed frames of one episode, and each frame's hindsight goal row (never before the
-    first full window, as in training)."""
+    first full window, as in training). With `only_distance`, only the frames whose material lies
+    exactly that many cells away."""
     counts = states["achievements"][:, ACHIEVEMENTS.index(event)]
     events = np.flatnonzero(np.diff(counts.astype(np.int64)) > 0)
     label = INTENTIONS.index(event)
@@ -78,7 +84,8 @@ def probed_frames(
             continue
         goal_rows[t] = max(min(nxt[0] + after, t + max_ahead, n - 1), EMBED_OFFSET)
         d = distance(states["local_view"][t], material)
-        if states["intention"][t] == label and d is not None and d >= 2:
+        far = d is not None and (d >= 2 if only_distance is None else d == only_distance)
+        if states["intention"][t] == label and far:
             probed.append(t)
     return probed, goal_rows
 
@@ -92,6 +99,7 @@ def probe(
     within: int = 20,
     after: int = 8,
     max_ahead: int = 20,
+    only_distance: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Per condition, (frames, 3): p(data action), argmax == data, p(closer moves); and `data`:
     (frames,) whether the data's action is a closer move."""
@@ -100,7 +108,7 @@ def probe(
     for path in episodes:
         reader = EpisodeReader(path)
         states = reader.load_states()
-        probed, goal_rows = probed_frames(states, event, within, after, max_ahead)
+        probed, goal_rows = probed_frames(states, event, within, after, max_ahead, only_distance)
         if not probed:
             continue
         actions = np.asarray(reader.load_actions()).reshape(-1)
@@ -150,8 +158,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--within", type=int, default=20, help="the event within these frames")
     parser.add_argument("--after", type=int, default=8, help="hindsight window end after it")
     parser.add_argument("--max_ahead", type=int, default=20, help="hindsight goal at most this far")
+    parser.add_argument(
+        "--only_distance",
+        type=int,
+        default=None,
+        help="probe only frames whose material is this many cells away (default: 2 or more)",
+    )
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.only_distance is not None and args.only_distance < 2:
+        parser.error("--only_distance must be >= 2 (a move must bring the material nearer)")
     codebook, policy = load_rollout_models(args)
     episodes = read_sampling(args.sampling_dir, args.sampling, "val")
     out = probe(
@@ -163,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         args.within,
         args.after,
         args.max_ahead,
+        args.only_distance,
     )
     if not len(out["data"]):
         raise SystemExit(f"no probed frames for {args.event} in {len(episodes)} val episodes")

@@ -75,7 +75,7 @@ def start_states(task: str, steps: int, seeds: list[int]) -> list:
 class StepWatch(Protocol):
     """Sees every env step of `run_condition` (for diagnostics such as `hierarchical.approach`)."""
 
-    def before(self, i: int, env: Any) -> None: ...
+    def before(self, i: int, env: Any, action: int) -> None: ...
 
     def after(self, i: int, env: Any) -> None: ...
 
@@ -103,7 +103,7 @@ def run_condition(
             if not alive[i]:
                 continue
             if watch:
-                watch.before(i, env)
+                watch.before(i, env, int(actions[i]))
             o, _, _, truncated, info = env.step(int(actions[i]))
             obs[i] = o["pov"]
             died[i] = info["discount"] == 0

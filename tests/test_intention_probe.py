@@ -44,6 +44,8 @@ def test_frames_moves_and_hindsight_rows() -> None:
     assert rows[18] == rows[28] == EVENT_AT + 8  # the window ending 8 frames after the drink
     assert rows[10] == 30  # ... but never more than max_ahead frames ahead
     assert rows[29] == L - 1 and rows[3] == 15 and rows[0] == 15  # 12 ahead, first full window
+    assert probed_frames(states, "collect_drink", 20, 8, 20, only_distance=4)[0] == probed
+    assert probed_frames(states, "collect_drink", 20, 8, 20, only_distance=3)[0] == []
 
 
 def test_probe_rates_match_the_policy(tmp_path) -> None:

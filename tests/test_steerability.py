@@ -79,6 +79,10 @@ def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatc
     # env 0: two steps closer (the chop is not counted); env 1: one farther, two standing still
     assert (out.closer, out.farther, out.same) == (2, 1, 2)
     assert out.traces == ["321", "344"]  # step counts before each step
+    assert out.actions_at[3] == {"move_right": 1, "move_left": 1}
+    assert out.actions_at[4] == {"noop": 2}
+    assert "actions 4 steps from it (2 steps, closer 0.00): noop 1.00" in out.actions_summary(4)
+    assert "(2 steps, closer 0.50): move_right 0.50, move_left 0.50" in out.actions_summary(3)
     assert "rate 0.50; in view 1.00, faced 0.50, rate when faced 1.00" in out.summary()
 
 
@@ -101,10 +105,24 @@ def test_approach_cli_prints_its_report_and_names_a_bad_code(tmp_path, capsys):
     Codebook(codes=codes).save(tmp_path / "cb.npz")
     files = ["--codebook", str(tmp_path / "cb.npz"), "--in_model", str(tmp_path / "ll.model")]
     files += ["--in_weights", str(tmp_path / "ll.weights"), "--rollouts", "2"]
-    main(files + ["--low_level_steps", "3", "--event", "collect_wood", "--code", "0", "--trace"])
+    main(
+        files
+        + [
+            "--low_level_steps",
+            "3",
+            "--event",
+            "collect_wood",
+            "--code",
+            "0",
+            "--trace",
+            "--actions_at",
+            "2",
+        ]
+    )
     out = capsys.readouterr().out
     assert "collect_wood, code 0, 2 rollouts from seed 150000" in out
     assert "\n150000 got " in out and "\n150001 got " in out
+    assert "\nactions 2 steps from it (" in out
     with pytest.raises(SystemExit):
         main(files + ["--event", "collect_wood", "--code", "3"])
     assert "codes 0..2" in capsys.readouterr().err
