@@ -65,6 +65,14 @@ class Approach:
             f"same {self.same / steps:.2f} ({self.closer + self.farther + self.same} steps)"
         )
 
+    def outcomes(self, steps: int) -> dict[str, float]:
+        """Share of rollouts per outcome (`OUTCOMES`), read from the traces."""
+        counts = Counter(
+            _outcome(got, seen, trace, steps)
+            for got, seen, trace in zip(self.got, self.seen, self.traces, strict=True)
+        )
+        return {k: counts[k] / max(len(self.traces), 1) for k in OUTCOMES}
+
     def actions_summary(self, distance: int) -> str:
         """The shares of the actions taken `distance` steps from the event."""
         counts = self.actions_at[distance]
@@ -75,6 +83,29 @@ class Approach:
             f"actions {distance} steps from it ({sum(counts.values())} steps, closer "
             f"{closer:.2f}): {shares}"
         )
+
+
+OUTCOMES = (
+    "got it",
+    "never in view",
+    "in view, never within 2 steps",
+    "came within 2 steps, then left",
+    "died",
+)
+
+
+def _outcome(got: bool, seen: bool, trace: str, steps: int) -> str:
+    """A rollout's outcome: it ends before `steps` only at death; "within 2 steps" means one move
+    (a step or a turn) and a `do` from the event."""
+    if got:
+        return "got it"
+    if len(trace) < steps:
+        return "died"
+    if not seen:
+        return "never in view"
+    if any(c in "012" for c in trace):
+        return "came within 2 steps, then left"
+    return "in view, never within 2 steps"
 
 
 class _Watch:
@@ -171,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.actions_at is not None:
         print(result.actions_summary(args.actions_at))
     if args.trace:
+        shares = result.outcomes(args.low_level_steps)
+        print("outcomes: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))
         for i, trace in enumerate(result.traces):
             print(f"{args.seed + i} got {int(result.got[i])} seen {int(result.seen[i])} {trace}")
 

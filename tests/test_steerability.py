@@ -79,6 +79,9 @@ def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatc
     # env 0: two steps closer (the chop is not counted); env 1: one farther, two standing still
     assert (out.closer, out.farther, out.same) == (2, 1, 2)
     assert out.traces == ["321", "344"]  # step counts before each step
+    shares = out.outcomes(3)
+    assert shares["got it"] == 0.5 and shares["in view, never within 2 steps"] == 0.5
+    assert out.outcomes(4)["died"] == 0.5  # a trace shorter than the step limit: died
     assert out.actions_at[3] == {"move_right": 1, "move_left": 1}
     assert out.actions_at[4] == {"noop": 2}
     assert "actions 4 steps from it (2 steps, closer 0.00): noop 1.00" in out.actions_summary(4)
@@ -122,7 +125,7 @@ def test_approach_cli_prints_its_report_and_names_a_bad_code(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "collect_wood, code 0, 2 rollouts from seed 150000" in out
     assert "\n150000 got " in out and "\n150001 got " in out
-    assert "\nactions 2 steps from it (" in out
+    assert "\nactions 2 steps from it (" in out and "\noutcomes: got it " in out
     with pytest.raises(SystemExit):
         main(files + ["--event", "collect_wood", "--code", "3"])
     assert "codes 0..2" in capsys.readouterr().err
