@@ -49,10 +49,9 @@ def test_candidates_only_runs_the_target_codes_and_leaves_out_margins():
     assert wood["held_out_rate"] <= 1.0
 
 
-def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatch):
-    """Two scripted players beside one tree: one walks to it and chops, one steps away and waits."""
-    import hierarchical.approach as approach_module
-    import hierarchical.steerability as steerability_module
+def start_beside_one_tree():
+    """A fresh start with only grass around the player but one tree 3 steps to its right
+    (right, right: now facing it, do)."""
     from hierarchical.steerability import start_states
 
     start = start_states("crafter_log", 3, [7])[0]
@@ -60,8 +59,17 @@ def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatc
     x, y = (int(v) for v in player.pos)
     for dx in range(-9, 10):
         for dy in range(-9, 10):
-            world[(x + dx, y + dy)] = "grass"  # no other tree within reach
-    world[(x + 3, y)] = "tree"  # 3 steps away: right, right (now facing it), do
+            world[(x + dx, y + dy)] = "grass"
+    world[(x + 3, y)] = "tree"
+    return start
+
+
+def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatch):
+    """Two scripted players beside one tree: one walks to it and chops, one steps away and waits."""
+    import hierarchical.approach as approach_module
+    import hierarchical.steerability as steerability_module
+
+    start = start_beside_one_tree()
     script = iter([[2, 1], [2, 0], [5, 0]])  # env 0: right, right, do; env 1: left, noop, noop
 
     class ScriptedAgent:
@@ -134,15 +142,8 @@ def test_approach_cli_prints_its_report_and_names_a_bad_code(tmp_path, capsys):
 def test_expert_rate_runs_the_play_agent_intent_on_the_event(capsys):
     """A tree 3 steps away: the play agent, told to collect wood, gets it in 3 steps, not in 2."""
     from hierarchical.expert_rate import expert_rate, main
-    from hierarchical.steerability import start_states
 
-    start = start_states("crafter_log", 3, [7])[0]
-    world, player = start.crafter._world, start.crafter._player
-    x, y = (int(v) for v in player.pos)
-    for dx in range(-9, 10):
-        for dy in range(-9, 10):
-            world[(x + dx, y + dy)] = "grass"
-    world[(x + 3, y)] = "tree"
+    start = start_beside_one_tree()
     for perception in ("full", "seen"):
         assert expert_rate("collect_wood", [start], 3, perception, 0.0, 0).tolist() == [True]
         assert expert_rate("collect_wood", [start], 2, perception, 0.0, 0).tolist() == [False]
