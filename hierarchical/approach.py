@@ -28,12 +28,11 @@ import numpy as np
 
 from hierarchical.reach import EVENT_MATERIALS, in_view, shortest_steps
 from hierarchical.steerability import (
-    PROTOCOLS,
     _counts,
     add_rollout_args,
+    event_starts,
     load_rollout_models,
     run_condition,
-    start_states,
 )
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
@@ -51,6 +50,7 @@ class Approach:
     farther: int = 0
     same: int = 0
     traces: list[str] = field(default_factory=list)
+    died: np.ndarray | None = None  # set when the rollouts have run
     # actions taken at each step count to the event, e.g. actions_at[2]["do"]
     actions_at: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
     closer_at: Counter = field(default_factory=Counter)  # steps at each count that cut it
@@ -65,11 +65,12 @@ class Approach:
             f"same {self.same / steps:.2f} ({self.closer + self.farther + self.same} steps)"
         )
 
-    def outcomes(self, steps: int) -> dict[str, float]:
+    def outcomes(self) -> dict[str, float]:
         """Share of rollouts per outcome (`OUTCOMES`), read from the traces."""
+        died = self.died if self.died is not None else np.zeros(len(self.got), bool)
         counts = Counter(
-            _outcome(got, seen, trace, steps)
-            for got, seen, trace in zip(self.got, self.seen, self.traces, strict=True)
+            _outcome(got, dead, seen, trace)
+            for got, dead, seen, trace in zip(self.got, died, self.seen, self.traces, strict=True)
         )
         return {k: counts[k] / max(len(self.traces), 1) for k in OUTCOMES}
 
@@ -89,22 +90,22 @@ OUTCOMES = (
     "got it",
     "never in view",
     "in view, never within 2 steps",
-    "came within 2 steps, then left",
+    "came within 2 steps, did not get it",
     "died",
 )
 
 
-def _outcome(got: bool, seen: bool, trace: str, steps: int) -> str:
-    """A rollout's outcome: it ends before `steps` only at death; "within 2 steps" means one move
-    (a step or a turn) and a `do` from the event."""
+def _outcome(got: bool, died: bool, seen: bool, trace: str) -> str:
+    """A rollout's outcome. "Within 2 steps": one move (a step or a turn) and a `do` from the
+    event, at some step of the trace (the perfect player's count is never 0)."""
     if got:
         return "got it"
-    if len(trace) < steps:
+    if died:
         return "died"
     if not seen:
         return "never in view"
-    if any(c in "012" for c in trace):
-        return "came within 2 steps, then left"
+    if any(c in "12" for c in trace):
+        return "came within 2 steps, did not get it"
     return "in view, never within 2 steps"
 
 
@@ -154,7 +155,7 @@ def approach(
     each player's distance to the event's material."""
     watch = _Watch(starts, event)
     goals = np.repeat(goal[None], len(starts), 0)
-    run_condition(policy, starts, goals, steps, cond_scale, seed, watch)
+    watch.out.died = run_condition(policy, starts, goals, steps, cond_scale, seed, watch).died
     return watch.out
 
 
@@ -180,15 +181,14 @@ def main(argv: list[str] | None = None) -> None:
         help="also print the shares of the actions taken this many steps from the event",
     )
     args = parser.parse_args(argv)
+    if args.actions_at is not None and args.actions_at < 1:
+        parser.error("--actions_at must be >= 1 (the step count before a `do` on the material)")
     codebook, policy = load_rollout_models(args)
     if not -1 <= args.code < codebook.N:
         parser.error(
             f"--code {args.code}: the codebook has codes 0..{codebook.N - 1} (-1: no goal)"
         )
-    task = next(t for t, events in PROTOCOLS.values() if args.event in events)
-    starts = start_states(
-        task, args.low_level_steps, list(range(args.seed, args.seed + args.rollouts))
-    )
+    starts = event_starts(args.event, args.low_level_steps, args.seed, args.rollouts)
     goal = np.zeros(codebook.dim, np.float32) if args.code < 0 else codebook.get_code(args.code)[0]
     scale = args.cond_scale if args.code >= 0 else 0.0
     result = approach(
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.actions_at is not None:
         print(result.actions_summary(args.actions_at))
     if args.trace:
-        shares = result.outcomes(args.low_level_steps)
+        shares = result.outcomes()
         print("outcomes: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))
         for i, trace in enumerate(result.traces):
             print(f"{args.seed + i} got {int(result.got[i])} seen {int(result.seen[i])} {trace}")

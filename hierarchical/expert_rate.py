@@ -3,8 +3,9 @@
     python -m hierarchical.expert_rate --event collect_drink --perception seen --rollouts 200
 
 The low level imitates the play agent that made its data. This runs that agent itself from the
-steerability's held-out starts (seeds from 150000), its intention fixed to the event for the
-whole rollout (`drink_when_full`, so that a full bar does not end a drink intention), and prints
+steerability's held-out starts (seeds from 150000), its free-play intention set to the event
+before every step (`drink_when_full`, so that a full bar does not end a drink intention; its
+reflexes and needs still come first, as in the data, and they are quiet at these starts), and prints
 the share of rollouts in which the event happens within `--steps` steps. With `--perception full`
 it walks on the privileged map, as in the shipped data; with `seen` it knows only what it has seen
 in this rollout and searches for the rest, as a low level must. So the `seen` rate shows what a
@@ -20,12 +21,10 @@ import copy
 import numpy as np
 from tqdm import tqdm
 
-from hierarchical.steerability import PROTOCOLS, _counts, rollout_over, start_states
+from hierarchical.steerability import PROTOCOLS, _counts, event_starts, rollout_over
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.data.generation.intentions import PERCEPTIONS
 from steve1.data.generation.play_agent import REPERTOIRE, PlayAgent, Task
-
-HELD_OUT_SEED = 150_000
 
 
 def expert_rate(
@@ -63,11 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epsilon", type=float, default=0.0, help="exploration noise")
     parser.add_argument("--rollouts", type=int, default=200)
     parser.add_argument("--steps", type=int, default=50, help="steps per rollout")
-    parser.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first env seed")
+    parser.add_argument("--seed", type=int, default=150_000, help="first env seed (held-out)")
     parser.add_argument("--agent_seed", type=int, default=0, help="seed of the agent's choices")
     args = parser.parse_args(argv)
-    task = next(t for t, evs in PROTOCOLS.values() if args.event in evs)
-    starts = start_states(task, args.steps, list(range(args.seed, args.seed + args.rollouts)))
+    if args.rollouts < 1 or args.steps < 1:
+        parser.error("--rollouts and --steps must be >= 1")
+    starts = event_starts(args.event, args.steps, args.seed, args.rollouts)
     got = expert_rate(
         args.event, starts, args.steps, args.perception, args.epsilon, args.agent_seed
     )

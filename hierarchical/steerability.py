@@ -72,6 +72,13 @@ def start_states(task: str, steps: int, seeds: list[int]) -> list:
     return envs
 
 
+def event_starts(event: str, steps: int, seed: int, n: int) -> list:
+    """The starts of the protocol that measures `event` (a wood pickaxe for stone, a zombie in
+    view for zombies, fresh otherwise), seeds `seed`..`seed + n - 1`."""
+    task = next(t for t, events in PROTOCOLS.values() if event in events)
+    return start_states(task, steps, list(range(seed, seed + n)))
+
+
 class StepWatch(Protocol):
     """Sees every env step of `run_condition` (for diagnostics such as `hierarchical.approach`)."""
 

@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     readers = open_episodes(
         read_sampling(args.sampling_dir, args.sampling, "train")[: args.episodes]
     )
-    episodes = [(r.load_actions(), r.load_embeds(), inert_frames(r.load_states(), len(r))) for r in readers]
+    episodes = [
+        (r.load_actions(), r.load_embeds(), inert_frames(r.load_states(), len(r))) for r in readers
+    ]
     print("| goal horizon | NLL, current window only | NLL, + goal | information from the goal |")
     print("|---|---|---|---|")
     for spec in args.horizons.split(","):

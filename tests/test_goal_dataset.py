@@ -133,5 +133,6 @@ def test_event_gap_zero_is_upstreams_rule_and_events_come_from_achievements(tmp_
     assert event_frames({"achievements": achievements}).tolist() == [4, 7]
     assert event_frames({}).tolist() == []
     cache = EpisodeCache.from_paths([fake_episode(tmp_path / "ep", length=150)])
-    with pytest.raises(ValueError, match="event_gap"):
-        HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, event_gap=-1)
+    for gap in (-1, 4):  # below min_btwn_goals no event could ever be a goal
+        with pytest.raises(ValueError, match="event_gap"):
+            HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, event_gap=gap)

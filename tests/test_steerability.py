@@ -87,14 +87,29 @@ def test_approach_counts_views_facings_and_each_steps_distance_change(monkeypatc
     # env 0: two steps closer (the chop is not counted); env 1: one farther, two standing still
     assert (out.closer, out.farther, out.same) == (2, 1, 2)
     assert out.traces == ["321", "344"]  # step counts before each step
-    shares = out.outcomes(3)
+    assert out.died.tolist() == [False, False]
+    shares = out.outcomes()
     assert shares["got it"] == 0.5 and shares["in view, never within 2 steps"] == 0.5
-    assert out.outcomes(4)["died"] == 0.5  # a trace shorter than the step limit: died
     assert out.actions_at[3] == {"move_right": 1, "move_left": 1}
     assert out.actions_at[4] == {"noop": 2}
     assert "actions 4 steps from it (2 steps, closer 0.00): noop 1.00" in out.actions_summary(4)
     assert "(2 steps, closer 0.50): move_right 0.50, move_left 0.50" in out.actions_summary(3)
     assert "rate 0.50; in view 1.00, faced 0.50, rate when faced 1.00" in out.summary()
+
+
+def test_each_failed_rollout_gets_one_outcome():
+    from hierarchical.approach import OUTCOMES, _outcome
+
+    cases = [
+        ((True, False, True, "321"), "got it"),
+        ((False, True, True, "54"), "died"),
+        ((False, False, False, "...."), "never in view"),
+        ((False, False, True, "..5434.."), "in view, never within 2 steps"),
+        ((False, False, True, "..32345"), "came within 2 steps, did not get it"),
+        ((False, False, True, "+++9876"), "in view, never within 2 steps"),
+    ]
+    for args, outcome in cases:
+        assert _outcome(*args) == outcome and outcome in OUTCOMES
 
 
 def test_a_rollout_ends_at_death_or_the_step_limit_not_at_its_tasks_success():
@@ -137,17 +152,28 @@ def test_approach_cli_prints_its_report_and_names_a_bad_code(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(files + ["--event", "collect_wood", "--code", "3"])
     assert "codes 0..2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(files + ["--event", "collect_wood", "--code", "0", "--actions_at", "0"])
+    assert "--actions_at must be >= 1" in capsys.readouterr().err
 
 
 def test_expert_rate_runs_the_play_agent_intent_on_the_event(capsys):
     """A tree 3 steps away: the play agent, told to collect wood, gets it in 3 steps, not in 2."""
+    import pytest
+
     from hierarchical.expert_rate import expert_rate, main
 
     start = start_beside_one_tree()
     for perception in ("full", "seen"):
         assert expert_rate("collect_wood", [start], 3, perception, 0.0, 0).tolist() == [True]
         assert expert_rate("collect_wood", [start], 2, perception, 0.0, 0).tolist() == [False]
-    assert start.crafter._player.achievements["collect_wood"] == 0  # the start is not touched
+    player = start.crafter._player  # the start is not touched
+    assert player.achievements["collect_wood"] == 0 and start.crafter._step == 0
+    assert tuple(player.facing) == (0, 1) and start.crafter._world[player.pos + (3, 0)][0] == "tree"
     main(["--event", "collect_wood", "--perception", "full", "--rollouts", "2", "--steps", "50"])
     out = capsys.readouterr().out
     assert "collect_wood, play agent (full perception, epsilon 0.0), 2 rollouts of 50 steps" in out
+    for bad in (["--rollouts", "0"], ["--steps", "0"]):
+        with pytest.raises(SystemExit):
+            main(["--event", "collect_wood", *bad])
+        assert "must be >= 1" in capsys.readouterr().err

@@ -166,8 +166,11 @@ class HindsightGoalChunks:
             raise ValueError("need min_btwn_goals < max_btwn_goals")
         if goal_lead < 0:
             raise ValueError(f"goal_lead must be >= 0, got {goal_lead}")
-        if event_gap < 0:
-            raise ValueError(f"event_gap must be >= 0, got {event_gap}")
+        if event_gap < 0 or 0 < event_gap < min_btwn_goals:
+            raise ValueError(
+                f"event_gap must be 0 (off) or at least min_btwn_goals={min_btwn_goals}, "
+                f"got {event_gap}"
+            )
         self.event_gap = event_gap
         self.cache, self.T, self.p_uncond, self.goal_lead = cache, T, p_uncond, goal_lead
         self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
