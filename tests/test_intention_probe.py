@@ -46,6 +46,16 @@ def test_frames_moves_and_hindsight_rows() -> None:
     assert rows[29] == L - 1 and rows[3] == 15 and rows[0] == 15  # 12 ahead, first full window
     assert probed_frames(states, "collect_drink", 20, 8, 20, only_distance=4)[0] == probed
     assert probed_frames(states, "collect_drink", 20, 8, 20, only_distance=3)[0] == []
+    states["local_view"][20:25, 0, 3] = 0
+    states["local_view"][20:25, 1, 3] = MAT["water"]  # 3 cells away on frames 20..24
+    assert probed_frames(states, "collect_drink", 20, 8, 20, only_distance=3)[0] == [
+        20,
+        21,
+        22,
+        23,
+        24,
+    ]
+    assert 20 not in probed_frames(states, "collect_drink", 20, 8, 20, only_distance=4)[0]
 
 
 def test_probe_rates_match_the_policy(tmp_path) -> None:
@@ -74,3 +84,14 @@ def test_probe_rates_match_the_policy(tmp_path) -> None:
             want.append((p[actions[t]], p.argmax() == actions[t], p[1]))  # move_left is closer
         np.testing.assert_allclose(out[name], np.array(want)[probed], atol=1e-5, err_msg=name)
     assert all(out[name].shape == (len(probed), 3) for name in CONDITIONS)
+
+
+def test_only_distance_below_two_is_refused(capsys) -> None:
+    import pytest
+
+    from hierarchical.intention_probe import main
+
+    args = ["--codebook", "c.npz", "--in_model", "m", "--in_weights", "w"]
+    with pytest.raises(SystemExit):
+        main(args + ["--event", "collect_drink", "--code", "0", "--only_distance", "1"])
+    assert "--only_distance must be >= 2" in capsys.readouterr().err
