@@ -46,11 +46,11 @@ class Approach:
     got: np.ndarray
     seen: np.ndarray
     faced: np.ndarray
+    died: np.ndarray
     closer: int = 0
     farther: int = 0
     same: int = 0
     traces: list[str] = field(default_factory=list)
-    died: np.ndarray | None = None  # set when the rollouts have run
     # actions taken at each step count to the event, e.g. actions_at[2]["do"]
     actions_at: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
     closer_at: Counter = field(default_factory=Counter)  # steps at each count that cut it
@@ -67,10 +67,8 @@ class Approach:
 
     def outcomes(self) -> dict[str, float]:
         """Share of rollouts per outcome (`OUTCOMES`), read from the traces."""
-        died = self.died if self.died is not None else np.zeros(len(self.got), bool)
         counts = Counter(
-            _outcome(got, dead, seen, trace)
-            for got, dead, seen, trace in zip(self.got, died, self.seen, self.traces, strict=True)
+            _outcome(*row) for row in zip(self.got, self.died, self.seen, self.traces, strict=True)
         )
         return {k: counts[k] / max(len(self.traces), 1) for k in OUTCOMES}
 
@@ -116,17 +114,19 @@ class _Watch:
         n = len(starts)
         self.material, self.k = EVENT_MATERIALS[event], ACHIEVEMENTS.index(event)
         self.start = np.array([_counts(env)[self.k] for env in starts])
-        self.out = Approach(
-            np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool), traces=[""] * n
-        )
+        self.out = Approach(*(np.zeros(n, bool) for _ in range(4)), traces=[""] * n)
         self.distance: list[int | None] = [None] * n
+        self.known: list[int | None] = [None] * n  # `after`'s count, still true at the next step
 
     def before(self, i: int, env: Any, action: int) -> None:
         out, player = self.out, env.crafter._player
         out.faced[i] |= env.crafter._world[player.pos + player.facing][0] == self.material
         visible = not out.got[i] and in_view(env, self.material)
         out.seen[i] |= visible
-        self.distance[i] = d = shortest_steps(env, self.material) if visible else None
+        d = None
+        if visible:
+            d = self.known[i] if self.known[i] is not None else shortest_steps(env, self.material)
+        self.distance[i] = d
         out.traces[i] += "." if d is None else str(d) if d < 10 else "+"
         if d is not None:
             out.actions_at[d][ACTION_NAMES[action]] += 1
@@ -135,6 +135,7 @@ class _Watch:
         out, before = self.out, self.distance[i]
         out.got[i] |= _counts(env)[self.k] > self.start[i]
         after = shortest_steps(env, self.material) if before is not None else None
+        self.known[i] = after
         if after is not None and not out.got[i]:
             out.closer += after < before
             out.closer_at[before] += after < before

@@ -44,9 +44,8 @@ def expert_rate(
         )
         agent.reset(env.crafter)
         for _ in range(steps):
-            if agent.task is None or agent.task.name != event:
-                count = env.crafter._player.achievements[event]
-                agent.task = Task(event, deadline=np.iinfo(np.int64).max, base=count)
+            if agent.task is None or agent.task.name != event:  # not got yet: count == before
+                agent.task = Task(event, deadline=np.iinfo(np.int64).max, base=int(before))
             _, _, _, truncated, info = env.step(agent.act(env.crafter))
             got[i] = _counts(env)[k] > before
             if got[i] or rollout_over(info, truncated):

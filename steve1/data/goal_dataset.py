@@ -65,7 +65,7 @@ def sample_goal_steps(
     if event_gap > 0 and events is not None and len(events):
         anchors = np.minimum(events + rng.integers(0, EVENT_SPREAD, len(events)), length - 1)
     while g < length - 1:
-        later = anchors[anchors >= g + min_btwn]
+        later = anchors[anchors >= g + min_btwn] if len(anchors) else anchors
         if len(later) and later.min() - g <= event_gap:
             g = int(later.min())
         else:
