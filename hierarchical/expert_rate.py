@@ -28,7 +28,13 @@ from steve1.data.generation.play_agent import REPERTOIRE, PlayAgent, Task
 
 
 def expert_rate(
-    event: str, starts: list, steps: int, perception: str, epsilon: float, seed: int
+    event: str,
+    starts: list,
+    steps: int,
+    perception: str,
+    epsilon: float,
+    seed: int,
+    near_steps: int = 0,
 ) -> np.ndarray:
     """Bool (len(starts),): whether the play agent, intent on `event`, got it within `steps`."""
     k = ACHIEVEMENTS.index(event)
@@ -41,6 +47,7 @@ def expert_rate(
             epsilon=epsilon,
             perception=perception,
             drink_when_full=True,
+            near_steps=near_steps,
         )
         agent.reset(env.crafter)
         for _ in range(steps):
@@ -59,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--event", required=True, choices=events)
     parser.add_argument("--perception", choices=PERCEPTIONS, default="seen")
     parser.add_argument("--epsilon", type=float, default=0.0, help="exploration noise")
+    parser.add_argument(
+        "--near_steps", type=int, default=0, help="the agent's `--near_steps` (play-data flag)"
+    )
     parser.add_argument("--rollouts", type=int, default=200)
     parser.add_argument("--steps", type=int, default=50, help="steps per rollout")
     parser.add_argument("--seed", type=int, default=150_000, help="first env seed (held-out)")
@@ -66,12 +76,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.rollouts < 1 or args.steps < 1:
         parser.error("--rollouts and --steps must be >= 1")
+    if args.near_steps < 0:
+        parser.error("--near_steps must be >= 0")
     starts = event_starts(args.event, args.steps, args.seed, args.rollouts)
     got = expert_rate(
-        args.event, starts, args.steps, args.perception, args.epsilon, args.agent_seed
+        args.event,
+        starts,
+        args.steps,
+        args.perception,
+        args.epsilon,
+        args.agent_seed,
+        args.near_steps,
     )
     print(
-        f"{args.event}, play agent ({args.perception} perception, epsilon {args.epsilon}), "
+        f"{args.event}, play agent ({args.perception} perception, epsilon {args.epsilon}, "
+        f"near_steps {args.near_steps}), "
         f"{args.rollouts} rollouts of {args.steps} steps from seed {args.seed}: rate {got.mean():.2f}"
     )
 

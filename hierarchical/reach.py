@@ -16,18 +16,17 @@ material is in the first frame's view and how many steps a perfect player needs.
 from __future__ import annotations
 
 import argparse
-from collections import deque
 from typing import Any
 
 import crafter
 import numpy as np
 
 import tasks
+from steve1.data.generation.navigation import facing_plan
 from tasks.crafter.env import view_slice
 
 # Target events that are a `do` on a material; the others (e.g. defeat_zombie) have no bound here.
 EVENT_MATERIALS = {"collect_wood": "tree", "collect_drink": "water", "collect_stone": "stone"}
-_MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
 
 def shortest_steps(env: Any, material: str) -> int | None:
@@ -43,24 +42,16 @@ def shortest_steps(env: Any, material: str) -> int | None:
             f"unknown Crafter material {material!r}; known: {sorted(str(k) for k in ids if k)}"
         )
     target, walkable = ids[material], {ids[m] for m in crafter.constants.walkable}
-    # Crafter's move action always turns the player to its direction and moves it only when the
-    # cell there is free; so the search runs over (cell, facing) states, every action costing 1.
-    start = (*(int(v) for v in player.pos), *(int(v) for v in player.facing))
-    dist = {start: 0}
-    queue = deque([start])
-    while queue:
-        state = queue.popleft()
-        x, y, fx, fy = state
-        if _material(mat_map, x + fx, y + fy) == target:
-            return dist[state] + 1  # do
-        for mx, my in _MOVES:
-            nx, ny = x + mx, y + my
-            free = _material(mat_map, nx, ny) in walkable and world[(nx, ny)][1] is None
-            nxt = (nx, ny, mx, my) if free else (x, y, mx, my)
-            if nxt not in dist:
-                dist[nxt] = dist[state] + 1
-                queue.append(nxt)
-    return None
+
+    def is_target(cell: tuple[int, int]) -> bool:
+        return _material(mat_map, *cell) == target
+
+    def is_free(cell: tuple[int, int]) -> bool:
+        return _material(mat_map, *cell) in walkable and world[cell][1] is None
+
+    pos = tuple(int(v) for v in player.pos)
+    plan = facing_plan(pos, tuple(int(v) for v in player.facing), is_target, is_free)
+    return None if plan is None else plan[0]
 
 
 def _material(mat_map: Any, x: int, y: int) -> int:

@@ -1,4 +1,5 @@
-"""Test helpers: small synthetic episodes (no Crafter run needed), the reference weight dumps."""
+"""Test helpers: small synthetic episodes (no Crafter run needed), the reference weight dumps, a
+hand-made Crafter map."""
 
 import json
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tasks
 from steve1.data.episode_storage import EMBED_OFFSET, write_episode
 
 
@@ -63,3 +65,22 @@ def write_small_bpe_vocab(path: Path) -> Path:
     with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write("\n".join(["#version: 0.2", *SMALL_BPE_MERGES]) + "\n")
     return path
+
+
+def env_with_map(rows):
+    """A Crafter task env whose map around the player is replaced by `rows` (player at 'P')."""
+    env = tasks.make("crafter_log")
+    env.reset(seed=0)
+    world, player = env.crafter._world, env.crafter._player
+    legend = {".": "grass", "#": "lava", "T": "tree", "W": "water", "P": "grass"}
+    world._mat_map[:] = world._mat_ids["lava"]
+    for obj in list(world.objects):
+        if obj is not player:
+            world.remove(obj)
+    x0, y0 = 10, 10
+    for dy, row in enumerate(rows):
+        for dx, ch in enumerate(row):
+            world._mat_map[x0 + dx, y0 + dy] = world._mat_ids[legend[ch]]
+            if ch == "P":
+                world.move(player, (x0 + dx, y0 + dy))
+    return env, player

@@ -5,25 +5,7 @@ import pytest
 
 import tasks
 from hierarchical.reach import in_view, main, shortest_steps
-
-
-def env_with_map(rows):
-    """A Crafter task env whose map around the player is replaced by `rows` (player at 'P')."""
-    env = tasks.make("crafter_log")
-    env.reset(seed=0)
-    world, player = env.crafter._world, env.crafter._player
-    legend = {".": "grass", "#": "lava", "T": "tree", "W": "water", "P": "grass"}
-    world._mat_map[:] = world._mat_ids["lava"]
-    for obj in list(world.objects):
-        if obj is not player:
-            world.remove(obj)
-    x0, y0 = 10, 10
-    for dy, row in enumerate(rows):
-        for dx, ch in enumerate(row):
-            world._mat_map[x0 + dx, y0 + dy] = world._mat_ids[legend[ch]]
-            if ch == "P":
-                world.move(player, (x0 + dx, y0 + dy))
-    return env, player
+from tests.helpers import env_with_map
 
 
 def test_distance_turn_and_do():

@@ -47,6 +47,7 @@ class PlayConfig:
     size: int = 64
     perception: str = "full"
     drink_when_full: bool = False
+    near_steps: int = 0
 
 
 def episode_name(seed: int, index: int) -> str:
@@ -70,6 +71,7 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
         epsilon=cfg.epsilon,
         perception=cfg.perception,
         drink_when_full=cfg.drink_when_full,
+        near_steps=cfg.near_steps,
     )
     obs = env.reset()
     agent.reset(env)
@@ -100,6 +102,7 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
             "epsilon": cfg.epsilon,
             "perception": cfg.perception,
             "drink_when_full": cfg.drink_when_full,
+            "near_steps": cfg.near_steps,
         },
         "embedding": crafter_goal.describe(),
         "intentions": list(INTENTIONS),
@@ -201,6 +204,14 @@ def main(argv: list[str] | None = None) -> None:
         "(the shipped data: it almost never does; see PlayAgent)",
     )
     parser.add_argument(
+        "--near_steps",
+        type=int,
+        default=0,
+        help="with a known material to collect at most this many actions away, the agent takes "
+        "the fewest actions to it (turns counted) instead of its cached path (0: never, the "
+        "shipped data)",
+    )
+    parser.add_argument(
         "--stats",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -211,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
         args.worker_id is not None and not 0 <= args.worker_id < args.num_workers
     ):
         parser.error("need num_workers >= 1 and 0 <= worker_id < num_workers")
+    if args.near_steps < 0:
+        parser.error("--near_steps must be >= 0")
     cfg = PlayConfig(
         args.output_dir,
         args.num_episodes,
@@ -219,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         args.epsilon,
         perception=args.perception,
         drink_when_full=args.drink_when_full,
+        near_steps=args.near_steps,
     )
     written = generate(cfg, args.num_workers, args.worker_id)
     print(f"wrote {written} frames to {args.output_dir}")

@@ -16,6 +16,7 @@ import numpy as np
 
 from steve1.data.generation.navigation import (
     DIRS,
+    DO,
     MAT,
     MOVE_ACTION,
     WALKABLE_IDS,
@@ -23,10 +24,11 @@ from steve1.data.generation.navigation import (
     cost_grid,
     dilate4,
     dilate8,
+    facing_plan,
 )
 from tasks.crafter.env import view_slice
 
-NOOP, DO, SLEEP = 0, 5, 6
+NOOP, SLEEP = 0, 6
 PLACE_ACTION = {"stone": 7, "table": 8, "furnace": 9, "plant": 10}
 MAKE_ACTION = {
     "wood_pickaxe": 11,
@@ -62,11 +64,19 @@ def shared_grid(area: tuple[int, int]) -> GridSearch:
 class Skills:
     """Low-level behaviours over privileged Crafter state; all randomness from `self.rng`."""
 
-    def __init__(self, rng: np.random.Generator, perception: str = "full") -> None:
+    def __init__(
+        self, rng: np.random.Generator, perception: str = "full", near_steps: int = 0
+    ) -> None:
+        """:param near_steps: with a known material to collect at most this many actions away,
+        take the first action of the fewest-actions plan (`facing_plan`) instead of the cached
+        path (0: never, the shipped data)."""
         if perception not in PERCEPTIONS:
             raise ValueError(f"unknown perception {perception!r}; choose from {PERCEPTIONS}")
+        if near_steps < 0:
+            raise ValueError(f"near_steps must be >= 0, got {near_steps}")
         self.rng = rng
         self.perception = perception
+        self.near_steps = int(near_steps)
         self.seen: np.ndarray | None = None  # "seen": cells that have been in view this episode
         self.nav_key: object = None
         self.nav_path: list[int] = []
@@ -228,7 +238,19 @@ class Skills:
         def targets():
             return self.known(np.isin(self.mat, ids))
 
+        if self.near_steps:
+            plan = facing_plan(
+                self.pos, self.facing, self._known_pred(pred), self.free, self.near_steps
+            )
+            if plan is not None:
+                return plan[1]
         return self._reach_and_hit(("mat", ids), pred, targets, max_cost, slack=4, search=True)
+
+    def _known_pred(self, pred):
+        """`pred` limited to cells the agent knows (`known`): all with "full" perception."""
+        if self.perception == "full":
+            return pred
+        return lambda cell: self.inside(cell) and bool(self.seen[cell]) and pred(cell)
 
     def hunt(self, cls, max_cost: int = 80, accept=None, search: bool = False) -> int | None:
         """Walk next to an object of class `cls` (and `accept(obj)`) and hit it.

@@ -8,6 +8,8 @@ which is as cheap as a BFS in pure Python and lets digging through a block cost 
 
 from __future__ import annotations
 
+from collections import deque
+
 import crafter
 import numpy as np
 
@@ -23,6 +25,44 @@ WALK_COST = 1
 DIG_COST = 3  # turn + `do` + move: digging through a block costs about three steps
 DIRS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
 MOVE_ACTION: dict[tuple[int, int], int] = {(-1, 0): 1, (1, 0): 2, (0, -1): 3, (0, 1): 4}
+DO = 5  # the `do` action
+
+
+def facing_plan(
+    pos: tuple[int, int],
+    facing: tuple[int, int],
+    is_target,
+    is_free,
+    limit: int | None = None,
+) -> tuple[int, int] | None:
+    """(steps, first action) of the fewest actions from (`pos`, `facing`) to a `do` on a cell with
+    `is_target(cell)`; None if there is none within `limit` steps (None: no limit).
+
+    Crafter's move action always turns the player to its direction and moves it only when the cell
+    there is free (`is_free(cell)`), so the search runs over (cell, facing) states, every action
+    costing one step, and the `do` counts as one. Ties go to the first move in `DIRS` order, so the
+    plan is a function of the state alone.
+    """
+    start = (pos[0], pos[1], facing[0], facing[1])
+    first = {start: DO}
+    dist = {start: 0}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        x, y, fx, fy = state
+        steps = dist[state] + 1  # the `do`
+        if limit is not None and steps > limit:
+            return None
+        if is_target((x + fx, y + fy)):
+            return steps, first[state]
+        for mx, my in DIRS:
+            cell = (x + mx, y + my)
+            nxt = (*cell, mx, my) if is_free(cell) else (x, y, mx, my)
+            if nxt not in dist:
+                dist[nxt] = dist[state] + 1
+                first[nxt] = MOVE_ACTION[(mx, my)] if state == start else first[state]
+                queue.append(nxt)
+    return None
 
 
 def diggable_ids(inventory: dict[str, int]) -> tuple[int, ...]:

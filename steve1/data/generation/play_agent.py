@@ -92,6 +92,7 @@ class PlayAgent(ShelterMixin):
         epsilon: float = 0.1,
         perception: str = "full",
         drink_when_full: bool = False,
+        near_steps: int = 0,
     ) -> None:
         """:param perception: "full" navigates on the whole map (privileged); "seen" only toward
         materials seen this episode and creatures in view, and otherwise searches unseen ground,
@@ -100,12 +101,14 @@ class PlayAgent(ShelterMixin):
         (the shipped data) a collect intention ends when its item is at 9, so the data almost
         never drinks at full (52 of 17,614 drinks); but every episode starts full, Crafter counts
         a drink at full, and a low level that sees the bar learns to drink less at full
-        (experiments/drink_when_full/)."""
+        (experiments/drink_when_full/).
+        :param near_steps: walk the last steps to a material by the fewest actions (see `Skills`)."""
         self.rng = rng
         self.drink_when_full = drink_when_full
         self.epsilon = float(epsilon)
         self.perception = perception
-        self.skills = Skills(rng, perception)
+        self.near_steps = near_steps
+        self.skills = Skills(rng, perception, near_steps)
         self._label = "explore"
         self.time_spent = 0.0
         self.steps = 0
@@ -119,7 +122,7 @@ class PlayAgent(ShelterMixin):
     def reset(self, env: crafter.Env) -> None:
         """Start an episode: draw this episode's play style (intention weights, thresholds)."""
         rng = self.rng
-        self.skills = Skills(rng, self.perception)
+        self.skills = Skills(rng, self.perception, self.near_steps)
         weights = rng.dirichlet(np.full(len(REPERTOIRE), 3.0))
         self.weights = weights / weights.sum()
         self.drink_low = int(rng.integers(3, 6))
