@@ -107,8 +107,9 @@ def _outcome(got: bool, died: bool, seen: bool, trace: str) -> str:
     return "in view, never within 2 steps"
 
 
-class _Watch:
-    """The `StepWatch` behind `approach`: what each player sees, faces and gets, step by step."""
+class ApproachWatch:
+    """The `StepWatch` behind `approach` (and `expert_rate --actions_at`): what each player sees,
+    faces and gets, step by step."""
 
     def __init__(self, starts: list, event: str) -> None:
         n = len(starts)
@@ -154,7 +155,7 @@ def approach(
 ) -> Approach:
     """Roll out `goal` from copies of `starts` (the steerability's `run_condition`) and follow
     each player's distance to the event's material."""
-    watch = _Watch(starts, event)
+    watch = ApproachWatch(starts, event)
     goals = np.repeat(goal[None], len(starts), 0)
     watch.out.died = run_condition(policy, starts, goals, steps, cond_scale, seed, watch).died
     return watch.out

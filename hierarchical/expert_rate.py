@@ -21,7 +21,9 @@ import copy
 import numpy as np
 from tqdm import tqdm
 
-from hierarchical.steerability import PROTOCOLS, _counts, event_starts, rollout_over
+from hierarchical.approach import ApproachWatch
+from hierarchical.reach import EVENT_MATERIALS
+from hierarchical.steerability import PROTOCOLS, StepWatch, _counts, event_starts, rollout_over
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.data.generation.intentions import PERCEPTIONS
 from steve1.data.generation.play_agent import REPERTOIRE, PlayAgent, Task
@@ -35,8 +37,10 @@ def expert_rate(
     epsilon: float,
     seed: int,
     near_steps: int = 0,
+    watch: StepWatch | None = None,
 ) -> np.ndarray:
-    """Bool (len(starts),): whether the play agent, intent on `event`, got it within `steps`."""
+    """Bool (len(starts),): whether the play agent, intent on `event`, got it within `steps`;
+    `watch` sees every step, as in `run_condition`."""
     k = ACHIEVEMENTS.index(event)
     got = np.zeros(len(starts), bool)
     for i, start in enumerate(tqdm(starts, desc=f"expert {event}", leave=False)):
@@ -53,7 +57,12 @@ def expert_rate(
         for _ in range(steps):
             if agent.task is None or agent.task.name != event:  # not got yet: count == before
                 agent.task = Task(event, deadline=np.iinfo(np.int64).max, base=int(before))
-            _, _, _, truncated, info = env.step(agent.act(env.crafter))
+            action = agent.act(env.crafter)
+            if watch is not None:
+                watch.before(i, env, action)
+            _, _, _, truncated, info = env.step(action)
+            if watch is not None:
+                watch.after(i, env)
             got[i] = _counts(env)[k] > before
             if got[i] or rollout_over(info, truncated):
                 break
@@ -69,6 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--near_steps", type=int, default=0, help="the agent's `--near_steps` (play-data flag)"
     )
+    parser.add_argument(
+        "--actions_at",
+        type=int,
+        default=None,
+        help="also print the agent's actions this many steps from the event, and how often they "
+        "cut the step count (as `hierarchical.approach --actions_at`)",
+    )
     parser.add_argument("--rollouts", type=int, default=200)
     parser.add_argument("--steps", type=int, default=50, help="steps per rollout")
     parser.add_argument("--seed", type=int, default=150_000, help="first env seed (held-out)")
@@ -78,7 +94,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--rollouts and --steps must be >= 1")
     if args.near_steps < 0:
         parser.error("--near_steps must be >= 0")
+    if args.actions_at is not None and (args.actions_at < 1 or args.event not in EVENT_MATERIALS):
+        parser.error(
+            f"--actions_at needs a value >= 1 and a `do`-on-a-material event "
+            f"({', '.join(sorted(EVENT_MATERIALS))})"
+        )
     starts = event_starts(args.event, args.steps, args.seed, args.rollouts)
+    watch = ApproachWatch(starts, args.event) if args.actions_at is not None else None
     got = expert_rate(
         args.event,
         starts,
@@ -87,12 +109,15 @@ def main(argv: list[str] | None = None) -> None:
         args.epsilon,
         args.agent_seed,
         args.near_steps,
+        watch,
     )
     print(
         f"{args.event}, play agent ({args.perception} perception, epsilon {args.epsilon}, "
         f"near_steps {args.near_steps}), "
         f"{args.rollouts} rollouts of {args.steps} steps from seed {args.seed}: rate {got.mean():.2f}"
     )
+    if watch is not None:
+        print(watch.out.actions_summary(args.actions_at))
 
 
 if __name__ == "__main__":

@@ -161,6 +161,7 @@ def test_expert_rate_runs_the_play_agent_intent_on_the_event(capsys):
     """A tree 3 steps away: the play agent, told to collect wood, gets it in 3 steps, not in 2."""
     import pytest
 
+    from hierarchical.approach import ApproachWatch
     from hierarchical.expert_rate import expert_rate, main
 
     start = start_beside_one_tree()
@@ -172,8 +173,22 @@ def test_expert_rate_runs_the_play_agent_intent_on_the_event(capsys):
     assert tuple(player.facing) == (0, 1) and start.crafter._world[player.pos + (3, 0)][0] == "tree"
     main(["--event", "collect_wood", "--perception", "full", "--rollouts", "2", "--steps", "50"])
     out = capsys.readouterr().out
-    assert "collect_wood, play agent (full perception, epsilon 0.0), 2 rollouts of 50 steps" in out
-    for bad in (["--rollouts", "0"], ["--steps", "0"]):
+    assert "(full perception, epsilon 0.0, near_steps 0), 2 rollouts of 50 steps" in out
+    # The watch sees the agent's steps: from the tree's start the count goes 3, 2, 1, each cut.
+    watch = ApproachWatch([start], "collect_wood")
+    assert expert_rate("collect_wood", [start], 3, "full", 0.0, 0, 8, watch).tolist() == [True]
+    assert watch.out.traces == ["321"] and watch.out.closer_at[2] == 1
+    assert "closer 1.00" in watch.out.actions_summary(2)
+    bad_flags = {
+        "--rollouts 0": "must be >= 1",
+        "--steps 0": "must be >= 1",
+        "--near_steps -1": "--near_steps must be >= 0",
+        "--actions_at 0": "--actions_at needs a value >= 1",
+    }
+    for bad, message in bad_flags.items():
         with pytest.raises(SystemExit):
-            main(["--event", "collect_wood", *bad])
-        assert "must be >= 1" in capsys.readouterr().err
+            main(["--event", "collect_wood", *bad.split()])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--event", "defeat_zombie", "--actions_at", "2"])
+    assert "`do`-on-a-material event" in capsys.readouterr().err
