@@ -4,7 +4,7 @@
         --codebook downloads/crafter/codebook.npz --in_model downloads/crafter/steve1.model \
         --in_weights downloads/crafter/steve1.weights --event collect_drink --code 14
 
-On the validation episodes, the probed frames are those in which the play agent pursued the
+On the validation episodes (`--split train` for the training ones), the probed frames are those in which the play agent pursued the
 event's intention (`collect_drink`: the label the data stores per frame) with the material in its
 9x7 view at least two cells away, the event following within `--within` frames. The low level
 runs through each whole episode (its memory sees the true past) under four goals:
@@ -68,10 +68,12 @@ def probed_frames(
     after: int,
     max_ahead: int = 20,
     only_distance: int | None = None,
+    skip_noise: bool = False,
 ) -> tuple[list[int], np.ndarray]:
     """The probed frames of one episode, and each frame's hindsight goal row (never before the
     first full window, as in training). With `only_distance`, only the frames whose material lies
-    exactly that many cells away."""
+    exactly that many cells away; with `skip_noise`, not the frames whose action was exploration
+    noise (the `explore` flag; they carry no loss in training)."""
     counts = states["achievements"][:, ACHIEVEMENTS.index(event)]
     events = np.flatnonzero(np.diff(counts.astype(np.int64)) > 0)
     label = INTENTIONS.index(event)
@@ -85,7 +87,8 @@ def probed_frames(
         goal_rows[t] = max(min(nxt[0] + after, t + max_ahead, n - 1), EMBED_OFFSET)
         d = distance(states["local_view"][t], material)
         far = d is not None and (d >= 2 if only_distance is None else d == only_distance)
-        if states["intention"][t] == label and far:
+        noise = skip_noise and bool(states["explore"][t])
+        if states["intention"][t] == label and far and not noise:
             probed.append(t)
     return probed, goal_rows
 
@@ -100,6 +103,7 @@ def probe(
     after: int = 8,
     max_ahead: int = 20,
     only_distance: int | None = None,
+    skip_noise: bool = False,
 ) -> dict[str, np.ndarray]:
     """Per condition, (frames, 3): p(data action), argmax == data, p(closer moves); and `data`:
     (frames,) whether the data's action is a closer move."""
@@ -108,7 +112,9 @@ def probe(
     for path in episodes:
         reader = EpisodeReader(path)
         states = reader.load_states()
-        probed, goal_rows = probed_frames(states, event, within, after, max_ahead, only_distance)
+        probed, goal_rows = probed_frames(
+            states, event, within, after, max_ahead, only_distance, skip_noise
+        )
         if not probed:
             continue
         actions = np.asarray(reader.load_actions()).reshape(-1)
@@ -164,12 +170,23 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="probe only frames whose material is this many cells away (default: 2 or more)",
     )
+    parser.add_argument(
+        "--skip_noise", action="store_true", help="leave out the frames whose action was noise"
+    )
+    parser.add_argument(
+        "--split", choices=("val", "train"), default="val", help="the sampling's episodes to probe"
+    )
+    parser.add_argument(
+        "--max_episodes", type=int, default=None, help="probe only the split's first episodes"
+    )
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.max_episodes is not None and args.max_episodes < 1:
+        parser.error("--max_episodes must be >= 1")
     if args.only_distance is not None and args.only_distance < 2:
         parser.error("--only_distance must be >= 2 (a move must bring the material nearer)")
     codebook, policy = load_rollout_models(args)
-    episodes = read_sampling(args.sampling_dir, args.sampling, "val")
+    episodes = read_sampling(args.sampling_dir, args.sampling, args.split)[: args.max_episodes]
     out = probe(
         policy,
         episodes,
@@ -180,9 +197,12 @@ def main(argv: list[str] | None = None) -> None:
         args.after,
         args.max_ahead,
         args.only_distance,
+        args.skip_noise,
     )
     if not len(out["data"]):
-        raise SystemExit(f"no probed frames for {args.event} in {len(episodes)} val episodes")
+        raise SystemExit(
+            f"no probed frames for {args.event} in {len(episodes)} {args.split} episodes"
+        )
     for name in CONDITIONS:
         p_data, top, near = out[name].mean(axis=0)
         print(

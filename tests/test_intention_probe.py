@@ -26,7 +26,14 @@ def scripted_states() -> dict[str, np.ndarray]:
     achievements[EVENT_AT + 1 :, ACHIEVEMENTS.index("collect_drink")] = 1
     intention = np.full(L, INTENTIONS.index("collect_drink"), np.uint8)
     intention[15] = INTENTIONS.index("explore")
-    return {"local_view": view, "achievements": achievements, "intention": intention}
+    noise = np.zeros(L, bool)
+    noise[12] = True  # frame 12's action was exploration noise
+    return {
+        "local_view": view,
+        "achievements": achievements,
+        "intention": intention,
+        "explore": noise,
+    }
 
 
 def test_frames_moves_and_hindsight_rows() -> None:
@@ -56,6 +63,8 @@ def test_frames_moves_and_hindsight_rows() -> None:
         24,
     ]
     assert 20 not in probed_frames(states, "collect_drink", 20, 8, 20, only_distance=4)[0]
+    quiet = probed_frames(states, "collect_drink", 20, 8, 20, skip_noise=True)[0]
+    assert quiet == [t for t in probed if t != 12]
 
 
 def test_probe_rates_match_the_policy(tmp_path) -> None:
@@ -95,3 +104,6 @@ def test_only_distance_below_two_is_refused(capsys) -> None:
     with pytest.raises(SystemExit):
         main(args + ["--event", "collect_drink", "--code", "0", "--only_distance", "1"])
     assert "--only_distance must be >= 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(args + ["--event", "collect_drink", "--code", "0", "--max_episodes", "0"])
+    assert "--max_episodes must be >= 1" in capsys.readouterr().err
