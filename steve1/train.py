@@ -30,6 +30,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.1,
         help="probability that a whole chunk's goal is zeroed (guidance)",
     )
+    parser.add_argument(
+        "--change_weight",
+        type=float,
+        default=1.0,
+        help="loss weight of the training frames whose action differs from the previous one "
+        "(1: upstream; validation is never weighted)",
+    )
     # Crafter's low level: goals 5-20 frames ahead (measured; see the README), 2.5M frames.
     parser.set_defaults(max_btwn_goals=20, n_frames=2_500_000)
     return parser.parse_args(argv)
@@ -37,10 +44,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if not args.change_weight > 0:
+        raise SystemExit(f"error: --change_weight must be > 0, got {args.change_weight}")
     caches = load_data(args)
     goal_dim = caches[0].embeds[0].shape[1]
     policy = build_policy(args, EmbedConditionedPolicy, world=caches[0].world, goal_dim=goal_dim)
-    run_training(GoalConditionedBC(policy), args, caches, argv, p_uncond=args.p_uncond)
+    run_training(
+        GoalConditionedBC(policy),
+        args,
+        caches,
+        argv,
+        p_uncond=args.p_uncond,
+        change_weight=args.change_weight,
+    )
 
 
 if __name__ == "__main__":

@@ -102,6 +102,27 @@ def test_exploration_noise_carries_no_loss(tmp_path):
     assert chunk.loss_mask.tolist() == [1.0] * 3 + [0.0] * 3 + [1.0] * 26
 
 
+def test_change_weight_weighs_the_frames_whose_action_changed(tmp_path):
+    path = fake_episode(tmp_path / "ep", length=100)
+    states = dict(np.load(path / "states.npz"))
+    states["sleeping"] = np.zeros(100, bool)
+    states["explore"] = np.zeros(100, bool)
+    states["explore"][50] = True  # noise: no loss, weighted or not
+    np.savez_compressed(path / "states.npz", **states)
+    cache = EpisodeCache.from_paths([path])
+    acts = cache.actions[0]
+    data = HindsightGoalChunks(cache, 32, 5, 20, change_weight=3.0)
+    chunk = data.get(1, np.random.default_rng(0))  # frames 47..78
+    changed = acts[47:79] != acts[46:78]
+    want = np.where(changed, 3.0, 1.0)
+    want[50 - 47] = 0.0
+    assert chunk.loss_mask.tolist() == want.tolist() and changed.any() and not changed.all()
+    plain = HindsightGoalChunks(cache, 32, 5, 20).get(1, np.random.default_rng(0))
+    assert plain.loss_mask.tolist() == [1.0] * 3 + [0.0] + [1.0] * 28  # 1: upstream's weights
+    with pytest.raises(ValueError, match="change_weight must be > 0"):
+        HindsightGoalChunks(cache, 32, 5, 20, change_weight=0.0)
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_event_goals_anchor_the_walk_to_an_event_on_it(seed):
     events = np.array([40, 100, 103, 250])

@@ -107,3 +107,8 @@ def test_accelerate_and_plain_process_train_alike(samplings, tmp_path):
     a = read_weights(tmp_path / "a" / "w" / "ll_latest.weights")
     b = read_weights(tmp_path / "b" / "w" / "ll_latest.weights")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_change_weight_is_checked_before_loading_data(tmp_path):
+    with pytest.raises(SystemExit, match="--change_weight must be > 0"):
+        train_cli.main(["--sampling_dir", str(tmp_path / "missing"), "--change_weight", "0"])

@@ -16,6 +16,9 @@ which an achievement counter rose lies `min_btwn_goals`..`event_gap` frames afte
 that event (its window ending 0-7 frames after it) is the next goal, so the whole walk to a tree or
 to water, from the decision on, is conditioned on what it was for.
 With probability p_uncond the whole chunk's goal is zeroed (classifier-free guidance).
+`change_weight` (beyond upstream, 1 by default) multiplies the loss weight of the frames whose
+action differs from the previous frame's (a turn toward water, a `do` after a walk): the decisions,
+which are few among the frames that continue a walk (keyframe-focused imitation, Wen et al. 2021).
 
 Frames whose action has no effect (Crafter: the player is asleep, so the game ignores the action)
 get a zero loss weight, and chunks with fewer than `min_active` of such effective frames are left
@@ -161,6 +164,7 @@ class HindsightGoalChunks:
         min_active: float = 0.25,
         goal_lead: int = 0,
         event_gap: int = 0,
+        change_weight: float = 1.0,
     ) -> None:
         if not min_btwn_goals < max_btwn_goals:
             raise ValueError("need min_btwn_goals < max_btwn_goals")
@@ -171,7 +175,9 @@ class HindsightGoalChunks:
                 f"event_gap must be 0 (off) or at least min_btwn_goals={min_btwn_goals}, "
                 f"got {event_gap}"
             )
-        self.event_gap = event_gap
+        if not change_weight > 0:
+            raise ValueError(f"change_weight must be > 0, got {change_weight}")
+        self.event_gap, self.change_weight = event_gap, float(change_weight)
         self.cache, self.T, self.p_uncond, self.goal_lead = cache, T, p_uncond, goal_lead
         self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
         self.index = [
@@ -212,5 +218,18 @@ class HindsightGoalChunks:
             goals=goals.astype(np.float32),
             goal_steps=per_frame,
             conditioned=conditioned,
-            loss_mask=1 - self.cache.inert[episode][start : start + self.T].astype(np.float32),
+            loss_mask=self._loss_weights(episode, start),
         )
+
+    def _loss_weights(self, episode: int, start: int) -> np.ndarray:
+        """float32 (T,): 0 on inert frames, `change_weight` where the action changed, else 1."""
+        active = 1 - self.cache.inert[episode][start : start + self.T].astype(np.float32)
+        if self.change_weight == 1.0:
+            return active
+        actions = self.cache.actions[episode]
+        now = actions[start : start + self.T]
+        before = actions[max(start - 1, 0) : start + self.T - 1]
+        if start == 0:  # the first frame of an episode has no previous action
+            before = np.concatenate([now[:1], before])
+        changed = (now != before).reshape(len(now), -1).any(axis=1)
+        return active * np.where(changed, self.change_weight, 1.0).astype(np.float32)

@@ -162,12 +162,16 @@ def run_training(
     caches: tuple[EpisodeCache, EpisodeCache],
     argv: list[str] | None,
     p_uncond: float = 0.0,
+    change_weight: float = 1.0,
     **meta: Any,
 ) -> dict[str, Any]:
-    """Hindsight-goal chunks of both splits, `meta.json`, then the (resumable) training loop."""
+    """Hindsight-goal chunks of both splits, `meta.json`, then the (resumable) training loop;
+    `change_weight` weighs the training frames whose action changed (never the validation's)."""
     goals = (args.T, args.min_btwn_goals, args.max_btwn_goals)
     extra = {"goal_lead": args.goal_lead, "event_gap": args.event_gap}
-    train = HindsightGoalChunks(caches[0], *goals, p_uncond=p_uncond, **extra)
+    train = HindsightGoalChunks(
+        caches[0], *goals, p_uncond=p_uncond, change_weight=change_weight, **extra
+    )
     val = HindsightGoalChunks(caches[1], *goals, **extra)
     cfg = loop_config(args)
     write_meta(
