@@ -37,6 +37,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="loss weight of the training frames whose action differs from the previous one "
         "(1: upstream; validation is never weighted)",
     )
+    parser.add_argument(
+        "--event_weight",
+        type=float,
+        default=1.0,
+        help="loss weight of the training frames whose actions lead up to an event (an "
+        "achievement, Crafter) within --event_window frames (1: upstream)",
+    )
+    parser.add_argument("--event_window", type=int, default=8, help="see --event_weight")
     # Crafter's low level: goals 5-20 frames ahead (measured; see the README), 2.5M frames.
     parser.set_defaults(max_btwn_goals=20, n_frames=2_500_000)
     return parser.parse_args(argv)
@@ -44,8 +52,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not args.change_weight > 0:
-        raise SystemExit(f"error: --change_weight must be > 0, got {args.change_weight}")
+    if not (args.change_weight > 0 and args.event_weight > 0 and args.event_window >= 1):
+        raise SystemExit(
+            "error: --change_weight and --event_weight must be > 0 and --event_window >= 1, got "
+            f"{args.change_weight}, {args.event_weight}, {args.event_window}"
+        )
     caches = load_data(args)
     goal_dim = caches[0].embeds[0].shape[1]
     policy = build_policy(args, EmbedConditionedPolicy, world=caches[0].world, goal_dim=goal_dim)
@@ -55,7 +66,11 @@ def main(argv: list[str] | None = None) -> None:
         caches,
         argv,
         p_uncond=args.p_uncond,
-        change_weight=args.change_weight,
+        train_weights={
+            "change_weight": args.change_weight,
+            "event_weight": args.event_weight,
+            "event_window": args.event_window,
+        },
     )
 
 

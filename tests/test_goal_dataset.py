@@ -10,6 +10,7 @@ from steve1.data.goal_dataset import (
     chunk_starts,
     event_frames,
     goal_index_per_frame,
+    lead_up_frames,
     sample_goal_steps,
 )
 from tests.helpers import fake_episode
@@ -119,8 +120,34 @@ def test_change_weight_weighs_the_frames_whose_action_changed(tmp_path):
     assert chunk.loss_mask.tolist() == want.tolist() and changed.any() and not changed.all()
     plain = HindsightGoalChunks(cache, 32, 5, 20).get(1, np.random.default_rng(0))
     assert plain.loss_mask.tolist() == [1.0] * 3 + [0.0] + [1.0] * 28  # 1: upstream's weights
-    with pytest.raises(ValueError, match="change_weight must be > 0"):
+    with pytest.raises(ValueError, match="change_weight and event_weight must be > 0"):
         HindsightGoalChunks(cache, 32, 5, 20, change_weight=0.0)
+
+
+def test_event_weight_weighs_the_actions_that_lead_up_to_an_event(tmp_path):
+    path = fake_episode(tmp_path / "ep", length=100)
+    states = dict(np.load(path / "states.npz"))
+    states["sleeping"] = np.zeros(100, bool)
+    states["achievements"] = np.zeros((100, 22), np.uint16)
+    states["achievements"][60:, 0] = 1  # the action of frame 59 made it
+    np.savez_compressed(path / "states.npz", **states)
+    cache = EpisodeCache.from_paths([path])
+    assert lead_up_frames(np.array([60, 3]), 70, 4).nonzero()[0].tolist() == [
+        0,
+        1,
+        2,
+        56,
+        57,
+        58,
+        59,
+    ]
+    data = HindsightGoalChunks(cache, 32, 5, 20, event_weight=5.0, event_window=4)
+    chunk = data.get(1, np.random.default_rng(0))  # frames 47..78
+    want = np.ones(32)
+    want[56 - 47 : 60 - 47] = 5.0
+    assert chunk.loss_mask.tolist() == want.tolist()
+    with pytest.raises(ValueError, match="event_window >= 1"):
+        HindsightGoalChunks(cache, 32, 5, 20, event_weight=5.0, event_window=0)
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -110,5 +110,5 @@ def test_accelerate_and_plain_process_train_alike(samplings, tmp_path):
 
 
 def test_change_weight_is_checked_before_loading_data(tmp_path):
-    with pytest.raises(SystemExit, match="--change_weight must be > 0"):
+    with pytest.raises(SystemExit, match="--change_weight and --event_weight must be > 0"):
         train_cli.main(["--sampling_dir", str(tmp_path / "missing"), "--change_weight", "0"])

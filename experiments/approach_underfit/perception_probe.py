@@ -27,7 +27,7 @@ from hierarchical.intention_probe import closer_moves, distance
 from steve1.data.episode_storage import EpisodeReader
 from steve1.data.generation.navigation import MAT
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
-from VPT.checkpoint import load_model_file, load_weights
+from VPT.checkpoint import load_model_file, load_weights, read_weights, save_weights
 from VPT.presets import CRAFTER_ACTION_SPACE
 
 MOVES = (1, 2, 3, 4)  # move_left, move_right, move_up, move_down
@@ -66,6 +66,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--save_weights",
+        type=Path,
+        default=None,
+        help="write the whole policy with its trained encoder (the head is dropped): with "
+        "--in_weights, a low level whose encoder was taught where the water is",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -77,9 +84,14 @@ def main(argv: list[str] | None = None) -> None:
     x_train, y_train, _ = labelled_frames(train_eps, args.max_distance)
     x_test, y_test, d_test = labelled_frames(test_eps, args.max_distance)
     spec = load_model_file(args.in_model)
-    policy = EmbedConditionedPolicy(spec.policy_kwargs, CRAFTER_ACTION_SPACE, spec.pi_head_kwargs)
+    goal_dim = None
+    if args.in_weights is not None:  # the low level's goal size, from its goal projection
+        goal_dim = read_weights(args.in_weights)["net.mineclip_embed_linear.weight"].shape[1]
+    policy = EmbedConditionedPolicy(
+        spec.policy_kwargs, CRAFTER_ACTION_SPACE, spec.pi_head_kwargs, goal_dim=goal_dim
+    )
     if args.in_weights is not None:
-        load_weights(policy, args.in_weights, strict=False)
+        load_weights(policy, args.in_weights)
     net = policy.net
     head = torch.nn.Linear(spec.policy_kwargs["hidsize"], len(MOVES))
     params = list(head.parameters()) + ([] if args.frozen else list(net.img_process.parameters()))
@@ -108,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
             [logits(x_test[i : i + 256]).argmax(-1).numpy() for i in range(0, len(x_test), 256)]
         )
     hit = y_test[np.arange(len(top)), top]
+    if args.save_weights is not None:
+        args.save_weights.parent.mkdir(parents=True, exist_ok=True)
+        save_weights(policy, args.save_weights)
     n_params = sum(p.numel() for p in net.img_process.parameters())
     print(
         f"{args.in_model.name} ({n_params:,} encoder parameters, "

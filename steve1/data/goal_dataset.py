@@ -19,6 +19,9 @@ With probability p_uncond the whole chunk's goal is zeroed (classifier-free guid
 `change_weight` (beyond upstream, 1 by default) multiplies the loss weight of the frames whose
 action differs from the previous frame's (a turn toward water, a `do` after a walk): the decisions,
 which are few among the frames that continue a walk (keyframe-focused imitation, Wen et al. 2021).
+`event_weight` (beyond upstream, 1 by default) multiplies the loss weight of the `event_window`
+frames whose actions lead up to an event (an achievement, Crafter): the walk to the water and the
+drink.
 
 Frames whose action has no effect (Crafter: the player is asleep, so the game ignores the action)
 get a zero loss weight, and chunks with fewer than `min_active` of such effective frames are left
@@ -134,6 +137,15 @@ def event_frames(states: dict[str, np.ndarray]) -> np.ndarray:
     return np.flatnonzero(rose).astype(np.int64) + 1
 
 
+def lead_up_frames(events: np.ndarray, length: int, window: int) -> np.ndarray:
+    """Bool (length,): the `window` frames before each event frame, whose actions lead to it (the
+    last one, at `event - 1`, is the action that made it)."""
+    mask = np.zeros(length, bool)
+    for event in events:
+        mask[max(int(event) - window, 0) : int(event)] = True
+    return mask
+
+
 def inert_frames(states: dict[str, np.ndarray], length: int) -> np.ndarray:
     """Bool (L,): frames whose action teaches nothing, so they carry no loss; none for Minecraft.
 
@@ -165,6 +177,8 @@ class HindsightGoalChunks:
         goal_lead: int = 0,
         event_gap: int = 0,
         change_weight: float = 1.0,
+        event_weight: float = 1.0,
+        event_window: int = 8,
     ) -> None:
         if not min_btwn_goals < max_btwn_goals:
             raise ValueError("need min_btwn_goals < max_btwn_goals")
@@ -175,9 +189,17 @@ class HindsightGoalChunks:
                 f"event_gap must be 0 (off) or at least min_btwn_goals={min_btwn_goals}, "
                 f"got {event_gap}"
             )
-        if not change_weight > 0:
-            raise ValueError(f"change_weight must be > 0, got {change_weight}")
+        if not (change_weight > 0 and event_weight > 0 and event_window >= 1):
+            raise ValueError(
+                f"change_weight and event_weight must be > 0 and event_window >= 1, got "
+                f"{change_weight}, {event_weight}, {event_window}"
+            )
         self.event_gap, self.change_weight = event_gap, float(change_weight)
+        self.event_weight = float(event_weight)
+        self.lead_up = [
+            lead_up_frames(events, len(actions), event_window)
+            for events, actions in zip(cache.events, cache.actions, strict=True)
+        ]
         self.cache, self.T, self.p_uncond, self.goal_lead = cache, T, p_uncond, goal_lead
         self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
         self.index = [
@@ -222,10 +244,14 @@ class HindsightGoalChunks:
         )
 
     def _loss_weights(self, episode: int, start: int) -> np.ndarray:
-        """float32 (T,): 0 on inert frames, `change_weight` where the action changed, else 1."""
-        active = 1 - self.cache.inert[episode][start : start + self.T].astype(np.float32)
+        """float32 (T,): 0 on inert frames, else the product of `change_weight` where the action
+        changed and `event_weight` where it leads up to an event (1 where neither)."""
+        chunk = slice(start, start + self.T)
+        active = 1 - self.cache.inert[episode][chunk].astype(np.float32)
+        if self.event_weight != 1.0:
+            active *= np.where(self.lead_up[episode][chunk], self.event_weight, 1.0)
         if self.change_weight == 1.0:
-            return active
+            return active.astype(np.float32)
         actions = self.cache.actions[episode]
         now = actions[start : start + self.T]
         before = actions[max(start - 1, 0) : start + self.T - 1]

@@ -162,15 +162,16 @@ def run_training(
     caches: tuple[EpisodeCache, EpisodeCache],
     argv: list[str] | None,
     p_uncond: float = 0.0,
-    change_weight: float = 1.0,
+    train_weights: dict[str, Any] | None = None,
     **meta: Any,
 ) -> dict[str, Any]:
     """Hindsight-goal chunks of both splits, `meta.json`, then the (resumable) training loop;
-    `change_weight` weighs the training frames whose action changed (never the validation's)."""
+    `train_weights` (`HindsightGoalChunks`' `change_weight`, `event_weight`, `event_window`)
+    weigh the training frames' loss, never the validation's."""
     goals = (args.T, args.min_btwn_goals, args.max_btwn_goals)
     extra = {"goal_lead": args.goal_lead, "event_gap": args.event_gap}
     train = HindsightGoalChunks(
-        caches[0], *goals, p_uncond=p_uncond, change_weight=change_weight, **extra
+        caches[0], *goals, p_uncond=p_uncond, **extra, **(train_weights or {})
     )
     val = HindsightGoalChunks(caches[1], *goals, **extra)
     cfg = loop_config(args)
