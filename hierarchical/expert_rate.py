@@ -7,8 +7,9 @@ steerability's held-out starts (seeds from 150000), its free-play intention set 
 before every step (`drink_when_full`, so that a full bar does not end a drink intention; its
 reflexes and needs still come first, as in the data, and they are quiet at these starts), and prints
 the share of rollouts in which the event happens within `--steps` steps. With `--perception full`
-it walks on the privileged map, as in the shipped data; with `seen` it knows only what it has seen
-in this rollout and searches for the rest, as a low level must. So the `seen` rate shows what a
+it walks on the privileged map, as in the shipped data; with `seen` it heads only for materials it
+has seen in this rollout and searches for the rest, as a low level must (its paths are still
+planned on the true map). So the `seen` rate shows what a
 policy that sees no more than the low level can reach, and the gap to a low level's rate is what
 its imitation loses. `--epsilon` adds the data's exploration noise.
 """
@@ -27,6 +28,7 @@ from hierarchical.steerability import PROTOCOLS, StepWatch, _counts, event_start
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.data.generation.intentions import PERCEPTIONS
 from steve1.data.generation.play_agent import REPERTOIRE, PlayAgent, Task
+from steve1.utils.arg_types import non_negative_int
 
 
 def expert_rate(
@@ -76,7 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--perception", choices=PERCEPTIONS, default="seen")
     parser.add_argument("--epsilon", type=float, default=0.0, help="exploration noise")
     parser.add_argument(
-        "--near_steps", type=int, default=0, help="the agent's `--near_steps` (play-data flag)"
+        "--near_steps",
+        type=non_negative_int,
+        default=0,
+        help="the agent's `--near_steps` (play-data flag)",
     )
     parser.add_argument(
         "--actions_at",
@@ -92,8 +97,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.rollouts < 1 or args.steps < 1:
         parser.error("--rollouts and --steps must be >= 1")
-    if args.near_steps < 0:
-        parser.error("--near_steps must be >= 0")
     if args.actions_at is not None and (args.actions_at < 1 or args.event not in EVENT_MATERIALS):
         parser.error(
             f"--actions_at needs a value >= 1 and a `do`-on-a-material event "

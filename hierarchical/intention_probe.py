@@ -87,7 +87,7 @@ def probed_frames(
         goal_rows[t] = max(min(nxt[0] + after, t + max_ahead, n - 1), EMBED_OFFSET)
         d = distance(states["local_view"][t], material)
         far = d is not None and (d >= 2 if only_distance is None else d == only_distance)
-        noise = skip_noise and bool(states["explore"][t])
+        noise = skip_noise and bool(states["explore"][t])  # `probe` checks the field exists
         if states["intention"][t] == label and far and not noise:
             probed.append(t)
     return probed, goal_rows
@@ -112,6 +112,11 @@ def probe(
     for path in episodes:
         reader = EpisodeReader(path)
         states = reader.load_states()
+        if skip_noise and "explore" not in states:
+            raise ValueError(
+                f"{path}: no `explore` flags in states.npz, so noise frames cannot be skipped; "
+                "drop --skip_noise or regenerate the play data (newer data records them)"
+            )
         probed, goal_rows = probed_frames(
             states, event, within, after, max_ahead, only_distance, skip_noise
         )
@@ -211,7 +216,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     print(
         f"{args.event}: the data's action is a closer move in {out['data'].mean():.2f} of "
-        f"{len(out['data'])} probed frames (code {args.code}, guidance {args.cond_scale:g})"
+        f"{len(out['data'])} probed frames (code {args.code}, guidance {args.cond_scale:g}, "
+        f"{len(episodes)} {args.split} episodes, distance {args.only_distance or '2+'}, "
+        f"noise frames {'skipped' if args.skip_noise else 'kept'})"
     )
 
 

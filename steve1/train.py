@@ -14,6 +14,7 @@ import argparse
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from steve1.goal_conditioned_bc import GoalConditionedBC
 from steve1.training.cli import add_loop_args, build_policy, load_data, run_training
+from steve1.utils.arg_types import positive_float, positive_int
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,19 +33,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--change_weight",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="loss weight of the training frames whose action differs from the previous one "
-        "(1: upstream; validation is never weighted)",
+        "(1: upstream). Validation is never weighted, so `_best` weights track the unweighted "
+        "NLL: with a weight, evaluate `_latest`. Weights are not normalised: they also scale the "
+        "step",
     )
     parser.add_argument(
         "--event_weight",
-        type=float,
+        type=positive_float,
         default=1.0,
-        help="loss weight of the training frames whose actions lead up to an event (an "
-        "achievement, Crafter) within --event_window frames (1: upstream)",
+        help="loss weight of the training frames whose actions lead up to an event (any rise "
+        "of an achievement counter, Crafter) within --event_window frames (1: upstream; see "
+        "--change_weight on `_best` and normalisation)",
     )
-    parser.add_argument("--event_window", type=int, default=8, help="see --event_weight")
+    parser.add_argument("--event_window", type=positive_int, default=8, help="see --event_weight")
     # Crafter's low level: goals 5-20 frames ahead (measured; see the README), 2.5M frames.
     parser.set_defaults(max_btwn_goals=20, n_frames=2_500_000)
     return parser.parse_args(argv)
@@ -52,11 +56,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not (args.change_weight > 0 and args.event_weight > 0 and args.event_window >= 1):
-        raise SystemExit(
-            "error: --change_weight and --event_weight must be > 0 and --event_window >= 1, got "
-            f"{args.change_weight}, {args.event_weight}, {args.event_window}"
-        )
     caches = load_data(args)
     goal_dim = caches[0].embeds[0].shape[1]
     policy = build_policy(args, EmbedConditionedPolicy, world=caches[0].world, goal_dim=goal_dim)

@@ -146,6 +146,13 @@ def test_event_weight_weighs_the_actions_that_lead_up_to_an_event(tmp_path):
     want = np.ones(32)
     want[56 - 47 : 60 - 47] = 5.0
     assert chunk.loss_mask.tolist() == want.tolist()
+    both = HindsightGoalChunks(
+        cache, 32, 5, 20, change_weight=3.0, event_weight=5.0, event_window=4
+    )
+    acts = cache.actions[0]
+    changed = acts[47:79] != acts[46:78]
+    want_both = want * np.where(changed, 3.0, 1.0)  # the weights multiply
+    assert both.get(1, np.random.default_rng(0)).loss_mask.tolist() == want_both.tolist()
     with pytest.raises(ValueError, match="event_window >= 1"):
         HindsightGoalChunks(cache, 32, 5, 20, event_weight=5.0, event_window=0)
 

@@ -107,3 +107,17 @@ def test_only_distance_below_two_is_refused(capsys) -> None:
     with pytest.raises(SystemExit):
         main(args + ["--event", "collect_drink", "--code", "0", "--max_episodes", "0"])
     assert "--max_episodes must be >= 1" in capsys.readouterr().err
+
+
+def test_skip_noise_needs_the_explore_flags(tmp_path) -> None:
+    import pytest
+
+    states = scripted_states()
+    del states["explore"]
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (L, 64, 64, 3), dtype=np.uint8)
+    embeds = rng.normal(size=(L, DIM)).astype(np.float32)
+    path = write_episode(tmp_path / "ep", frames, np.ones(L, int), embeds, {}, states)
+    policy = EmbedConditionedPolicy(get_preset("tiny").policy_kwargs, 17, goal_dim=DIM)
+    with pytest.raises(ValueError, match="drop --skip_noise or regenerate"):
+        probe(policy, [path], np.zeros(DIM, np.float32), "collect_drink", 2.0, skip_noise=True)

@@ -55,6 +55,18 @@ def test_near_steps_takes_the_fewest_actions_to_the_water():
     assert any(drink_from_map(0, seed) == [2, 2, 1] for seed in range(5))
 
 
+def test_seen_perception_plans_only_to_water_it_has_seen():
+    env, player = env_with_map(ROWS)
+    player.facing = (0, 1)
+    skills = Skills(np.random.default_rng(0), "seen", near_steps=8)
+    skills.bind(env.crafter)
+    skills.seen[:] = False  # forget the view: the water next to it is unknown
+    # No plan toward the unseen water (and, having seen nothing, nowhere to search).
+    assert skills.collect_material((MAT["water"],)) is None
+    skills.bind(env.crafter)  # the view is seen again
+    assert skills.collect_material((MAT["water"],)) == MOVE_ACTION[(-1, 0)]
+
+
 def test_near_steps_is_recorded_and_checked(capsys):
     cfg = PlayConfig(output_dir=None, max_steps=60, near_steps=8)
     assert play_episode(cfg, 0)["metadata"]["generator"]["near_steps"] == 8
@@ -62,4 +74,4 @@ def test_near_steps_is_recorded_and_checked(capsys):
         Skills(np.random.default_rng(0), near_steps=-1)
     with pytest.raises(SystemExit):
         main(["--output_dir", "unused", "--near_steps", "-1"])
-    assert "--near_steps must be >= 0" in capsys.readouterr().err
+    assert "argument --near_steps: must be >= 0" in capsys.readouterr().err

@@ -182,7 +182,7 @@ def test_expert_rate_runs_the_play_agent_intent_on_the_event(capsys):
     bad_flags = {
         "--rollouts 0": "must be >= 1",
         "--steps 0": "must be >= 1",
-        "--near_steps -1": "--near_steps must be >= 0",
+        "--near_steps -1": "argument --near_steps: must be >= 0",
         "--actions_at 0": "--actions_at needs a value >= 1",
     }
     for bad, message in bad_flags.items():

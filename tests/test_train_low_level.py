@@ -109,6 +109,34 @@ def test_accelerate_and_plain_process_train_alike(samplings, tmp_path):
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
-def test_change_weight_is_checked_before_loading_data(tmp_path):
-    with pytest.raises(SystemExit, match="--change_weight and --event_weight must be > 0"):
-        train_cli.main(["--sampling_dir", str(tmp_path / "missing"), "--change_weight", "0"])
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--change_weight", "0", "must be > 0"),
+        ("--event_weight", "-1", "must be > 0"),
+        ("--event_window", "0", "must be >= 1"),
+    ],
+)
+def test_loss_weight_flags_are_checked_before_loading_data(tmp_path, capsys, flag, value, message):
+    with pytest.raises(SystemExit):
+        train_cli.main(["--sampling_dir", str(tmp_path / "missing"), flag, value])
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
+def test_loss_weights_reach_the_training_chunks_only(samplings, tmp_path, monkeypatch):
+    import steve1.training.cli as cli
+
+    seen = {}
+
+    class Stub:
+        def __init__(self, objective, train, val, cfg):
+            seen["train"], seen["val"] = train, val
+
+        def run(self):
+            return {}
+
+    monkeypatch.setattr(cli, "Trainer", Stub)
+    argv = args(samplings, tmp_path) + ["--change_weight", "3", "--event_weight", "2"]
+    train_cli.main(argv + ["--event_window", "4"])
+    assert (seen["train"].change_weight, seen["train"].event_weight) == (3.0, 2.0)
+    assert (seen["val"].change_weight, seen["val"].event_weight) == (1.0, 1.0)

@@ -9,8 +9,11 @@ with the moves that bring the player closer (`hierarchical.intention_probe.close
 image encoder (`policy.net.encode_images`: the hidden boxes, the Impala CNN and its dense layer)
 with a linear head over the four moves is trained on single frames to put its mass on those moves
 (loss: -log of the probability of the set); with `--frozen`, only the head, on the encoder of
-`--in_weights` (or on a random encoder, without it). Printed: the held-out share of frames whose most likely move is a closer one, at
-each distance. If a fresh encoder learns this well from single frames, the low level's loose
+`--in_weights` (or on a random encoder, without it). At one cell away the closer move is the one toward the water,
+which turns the player to face it. Printed: the held-out share of frames whose most likely move is
+a closer one, at each distance. The held-out episodes are the first of the data directory by name,
+not the sampling's validation split, so a low level's frozen encoder may have been trained on them
+(which can only favour it). If a fresh encoder learns this well from single frames, the low level's loose
 approach is not a matter of what its CNN can see.
 """
 
@@ -51,6 +54,11 @@ def labelled_frames(episodes: list[Path], max_distance: int) -> tuple[np.ndarray
             frames.append(all_frames[t])
             masks.append([m in near for m in MOVES])
             dists.append(distance(views[t], water))
+    if not frames:
+        raise SystemExit(
+            f"no frames with water 1-{max_distance} cells away in {len(episodes)} episodes; "
+            "use more episodes or a larger --max_distance"
+        )
     return np.stack(frames), np.array(masks, bool), np.array(dists)
 
 
@@ -76,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.save_weights is not None and (args.frozen or args.in_weights is None):
+        parser.error("--save_weights needs --in_weights (the low level) and no --frozen")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.num_threads)
     episodes = sorted(p for p in args.data_dir.iterdir() if p.is_dir())

@@ -12,6 +12,7 @@ import torch
 from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks
 from steve1.data.sampling.sampling_files import read_sampling
 from steve1.training.loop import Objective, TrainConfig, Trainer
+from steve1.utils.arg_types import non_negative_int
 from steve1.utils.run_info import write_meta
 from steve1.utils.seeding import set_seed
 from VPT.checkpoint import load_model_file, load_weights
@@ -29,14 +30,6 @@ CRAFTER_DEFAULTS = {
     "n_frames": 2_000_000,
     "warmup_frames": 50_000,
 }
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0 (checked before any data is loaded)."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def add_loop_args(

@@ -29,6 +29,7 @@ from steve1.data.generation.intentions import PERCEPTIONS
 from steve1.data.generation.play_agent import INTENTIONS, PlayAgent
 from steve1.data.generation.play_stats import print_play_stats
 from steve1.goal_encoders import crafter as crafter_goal
+from steve1.utils.arg_types import non_negative_int
 from tasks.crafter.world import DeterministicCrafter
 
 GENERATOR = "crafter_play_agent"
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--near_steps",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="with a known material to collect at most this many actions away, the agent takes "
         "the fewest actions to it (turns counted) instead of its cached path (0: never, the "
@@ -222,8 +223,6 @@ def main(argv: list[str] | None = None) -> None:
         args.worker_id is not None and not 0 <= args.worker_id < args.num_workers
     ):
         parser.error("need num_workers >= 1 and 0 <= worker_id < num_workers")
-    if args.near_steps < 0:
-        parser.error("--near_steps must be >= 0")
     cfg = PlayConfig(
         args.output_dir,
         args.num_episodes,
