@@ -49,6 +49,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--change_weight on `_best` and normalisation)",
     )
     parser.add_argument("--event_window", type=positive_int, default=8, help="see --event_weight")
+    parser.add_argument(
+        "--freeze_encoder",
+        action="store_true",
+        help="keep the image encoder (CNN and its dense layers) of --in_weights fixed and train "
+        "the rest (beyond upstream)",
+    )
     # Crafter's low level: goals 5-20 frames ahead (measured; see the README), 2.5M frames.
     parser.set_defaults(max_btwn_goals=20, n_frames=2_500_000)
     return parser.parse_args(argv)
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     caches = load_data(args)
     goal_dim = caches[0].embeds[0].shape[1]
     policy = build_policy(args, EmbedConditionedPolicy, world=caches[0].world, goal_dim=goal_dim)
+    if args.freeze_encoder:
+        policy.net.img_process.requires_grad_(False)
     run_training(
         GoalConditionedBC(policy),
         args,

@@ -140,3 +140,16 @@ def test_loss_weights_reach_the_training_chunks_only(samplings, tmp_path, monkey
     train_cli.main(argv + ["--event_window", "4"])
     assert (seen["train"].change_weight, seen["train"].event_weight) == (3.0, 2.0)
     assert (seen["val"].change_weight, seen["val"].event_weight) == (1.0, 1.0)
+
+
+def test_freeze_encoder_keeps_the_image_encoder(samplings, tmp_path):
+    train_cli.main(args(samplings, tmp_path / "a", n_frames=256))
+    start = tmp_path / "a" / "w" / "ll_latest.weights"
+    train_cli.main(
+        args(samplings, tmp_path / "b", n_frames=256)
+        + ["--in_weights", str(start), "--freeze_encoder"]
+    )
+    before, after = read_weights(start), read_weights(tmp_path / "b" / "w" / "ll_latest.weights")
+    encoder = [k for k in before if k.startswith("net.img_process.")]
+    assert encoder and all(torch.equal(before[k], after[k]) for k in encoder)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k not in encoder)
