@@ -62,6 +62,34 @@ def labelled_frames(episodes: list[Path], max_distance: int) -> tuple[np.ndarray
     return np.stack(frames), np.array(masks, bool), np.array(dists)
 
 
+def load_low_level(in_model: Path, in_weights: Path | None) -> EmbedConditionedPolicy:
+    """The low level of `in_model`, with `in_weights` (its goal size read from them) if given."""
+    spec = load_model_file(in_model)
+    goal_dim = None
+    if in_weights is not None:  # the low level's goal size, from its goal projection
+        goal_dim = read_weights(in_weights)["net.mineclip_embed_linear.weight"].shape[1]
+    policy = EmbedConditionedPolicy(
+        spec.policy_kwargs, CRAFTER_ACTION_SPACE, spec.pi_head_kwargs, goal_dim=goal_dim
+    )
+    if in_weights is not None:
+        load_weights(policy, in_weights)
+    return policy
+
+
+def save_low_level(policy: EmbedConditionedPolicy, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(policy, path)
+
+
+def minibatches(n: int, batch_size: int, epochs: int, seed: int):
+    """Index arrays of shuffled minibatches over `n` items, epoch after epoch."""
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for i in range(0, n, batch_size):
+            yield order[i : i + batch_size]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data_dir", type=Path, required=True)
@@ -93,17 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     train_eps = episodes[args.test_episodes : args.test_episodes + args.train_episodes]
     x_train, y_train, _ = labelled_frames(train_eps, args.max_distance)
     x_test, y_test, d_test = labelled_frames(test_eps, args.max_distance)
-    spec = load_model_file(args.in_model)
-    goal_dim = None
-    if args.in_weights is not None:  # the low level's goal size, from its goal projection
-        goal_dim = read_weights(args.in_weights)["net.mineclip_embed_linear.weight"].shape[1]
-    policy = EmbedConditionedPolicy(
-        spec.policy_kwargs, CRAFTER_ACTION_SPACE, spec.pi_head_kwargs, goal_dim=goal_dim
-    )
-    if args.in_weights is not None:
-        load_weights(policy, args.in_weights)
+    policy = load_low_level(args.in_model, args.in_weights)
     net = policy.net
-    head = torch.nn.Linear(spec.policy_kwargs["hidsize"], len(MOVES))
+    head = torch.nn.Linear(policy.policy_kwargs["hidsize"], len(MOVES))
     params = list(head.parameters()) + ([] if args.frozen else list(net.img_process.parameters()))
     opt = torch.optim.Adam(params, lr=args.lr)
 
@@ -113,26 +133,21 @@ def main(argv: list[str] | None = None) -> None:
             feats = net.encode_images(img)[:, 0]
         return head(torch.relu(feats))
 
-    rng = np.random.default_rng(args.seed)
     start = time.time()
-    for _ in range(args.epochs):
-        order = rng.permutation(len(x_train))
-        for i in range(0, len(order), args.batch_size):
-            idx = order[i : i + args.batch_size]
-            logp = torch.log_softmax(logits(x_train[idx]), -1)
-            mask = torch.as_tensor(y_train[idx])
-            loss = -torch.logsumexp(logp.masked_fill(~mask, -1e9), -1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    for idx in minibatches(len(x_train), args.batch_size, args.epochs, args.seed):
+        logp = torch.log_softmax(logits(x_train[idx]), -1)
+        mask = torch.as_tensor(y_train[idx])
+        loss = -torch.logsumexp(logp.masked_fill(~mask, -1e9), -1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     with torch.no_grad():
         top = np.concatenate(
             [logits(x_test[i : i + 256]).argmax(-1).numpy() for i in range(0, len(x_test), 256)]
         )
     hit = y_test[np.arange(len(top)), top]
     if args.save_weights is not None:
-        args.save_weights.parent.mkdir(parents=True, exist_ok=True)
-        save_weights(policy, args.save_weights)
+        save_low_level(policy, args.save_weights)
     n_params = sum(p.numel() for p in net.img_process.parameters())
     print(
         f"{args.in_model.name} ({n_params:,} encoder parameters, "

@@ -22,12 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from perception_probe import load_low_level, minibatches, save_low_level  # same directory
 
 from steve1.data.episode_storage import EpisodeReader
 from steve1.data.generation.navigation import MAT
-from steve1.embed_conditioned_policy import EmbedConditionedPolicy
-from VPT.checkpoint import load_model_file, load_weights, read_weights, save_weights
-from VPT.presets import CRAFTER_ACTION_SPACE
 
 N_IDS = 19  # materials 0-12 and creatures 13-18 (`crafter_state.local_semantic_view`)
 
@@ -71,37 +69,25 @@ def main(argv: list[str] | None = None) -> None:
     x_train, y_train = view_frames(
         episodes[args.test_episodes : args.test_episodes + args.train_episodes], args.every
     )
-    spec = load_model_file(args.in_model)
-    goal_dim = None
-    if args.in_weights is not None:
-        goal_dim = read_weights(args.in_weights)["net.mineclip_embed_linear.weight"].shape[1]
-    policy = EmbedConditionedPolicy(
-        spec.policy_kwargs, CRAFTER_ACTION_SPACE, spec.pi_head_kwargs, goal_dim=goal_dim
-    )
-    if args.in_weights is not None:
-        load_weights(policy, args.in_weights)
+    policy = load_low_level(args.in_model, args.in_weights)
     net = policy.net
     cells = y_train.shape[1]
-    head = torch.nn.Linear(spec.policy_kwargs["hidsize"], cells * N_IDS)
+    head = torch.nn.Linear(policy.policy_kwargs["hidsize"], cells * N_IDS)
     opt = torch.optim.Adam(list(head.parameters()) + list(net.img_process.parameters()), args.lr)
 
     def logits(frames: np.ndarray) -> torch.Tensor:
         feats = net.encode_images(torch.as_tensor(frames)[:, None])[:, 0]
         return head(torch.relu(feats)).view(len(frames), cells, N_IDS)
 
-    rng = np.random.default_rng(args.seed)
     start = time.time()
-    for _ in range(args.epochs):
-        order = rng.permutation(len(x_train))
-        for i in range(0, len(order), args.batch_size):
-            idx = order[i : i + args.batch_size]
-            out = logits(x_train[idx])
-            loss = torch.nn.functional.cross_entropy(
-                out.reshape(-1, N_IDS), torch.as_tensor(y_train[idx]).reshape(-1)
-            )
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    for idx in minibatches(len(x_train), args.batch_size, args.epochs, args.seed):
+        out = logits(x_train[idx])
+        loss = torch.nn.functional.cross_entropy(
+            out.reshape(-1, N_IDS), torch.as_tensor(y_train[idx]).reshape(-1)
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     with torch.no_grad():
         pred = np.concatenate(
             [logits(x_test[i : i + 256]).argmax(-1).numpy() for i in range(0, len(x_test), 256)]
@@ -113,8 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         f"read as water {(pred[water] == MAT['water']).mean():.3f} ({water.sum()} cells)"
     )
     if args.save_weights is not None:
-        args.save_weights.parent.mkdir(parents=True, exist_ok=True)
-        save_weights(policy, args.save_weights)
+        save_low_level(policy, args.save_weights)
 
 
 if __name__ == "__main__":
