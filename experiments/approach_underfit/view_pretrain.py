@@ -9,7 +9,8 @@ The play data stores the 9x7 semantic view of every frame (`states.npz` `local_v
 and creatures). A linear head on the encoder's features (`policy.net.encode_images`) predicts the
 id of each of the 63 cells (cross-entropy); encoder and head are trained together. Printed: the
 held-out cell accuracy, and on the cells that hold water, the share read as water. With
-`--save_weights`, the whole low level of `--in_weights` is written with the trained encoder, to be
+`--with_player` also predicts the player's facing and inventory counts, which the view's ids do
+not show. With `--save_weights`, the whole low level of `--in_weights` is written with the trained encoder, to be
 fine-tuned with `--freeze_encoder` (or not). A stand-in, on Crafter's privileged view, for the
 visual pre-training that VPT gives the paper's low level.
 """
@@ -25,20 +26,30 @@ import torch
 from perception_probe import load_low_level, minibatches, save_low_level  # same directory
 
 from steve1.data.episode_storage import EpisodeReader
-from steve1.data.generation.navigation import MAT
+from steve1.data.generation.navigation import DIRS, MAT
 
 N_IDS = 19  # materials 0-12 and creatures 13-18 (`crafter_state.local_semantic_view`)
+VIEW_CELLS = 63  # 9 x 7
 
 
-def view_frames(episodes: list[Path], every: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every `every`-th frame of the episodes and its (63,) cell ids."""
+def view_frames(
+    episodes: list[Path], every: int, with_player: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every `every`-th frame of the episodes and its (63,) cell ids; `with_player` appends the
+    facing (0-3, `DIRS` order) and the 16 inventory counts (capped at 9) as 17 more "cells"."""
     frames, views = [], []
     for path in episodes:
         reader = EpisodeReader(path)
-        local = reader.load_states()["local_view"][::every]
+        states = reader.load_states()
+        local = states["local_view"][::every]
+        rows = [local.reshape(len(local), -1).astype(np.int64)]
+        if with_player:
+            facing = [DIRS.index(tuple(int(v) for v in f)) for f in states["facing"][::every]]
+            rows.append(np.array(facing, np.int64)[:, None])
+            rows.append(np.minimum(states["inventory"][::every], 9).astype(np.int64))
         frames.append(reader.load_frames()[::every])
-        views.append(local.reshape(len(local), -1))
-    return np.concatenate(frames), np.concatenate(views).astype(np.int64)
+        views.append(np.concatenate(rows, axis=1))
+    return np.concatenate(frames), np.concatenate(views)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--with_player",
+        action="store_true",
+        help="also predict the player's facing and inventory (which the view ids do not show)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_threads", type=int, default=2)
     args = parser.parse_args(argv)
@@ -65,9 +81,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"{args.data_dir}: {len(episodes)} episodes, need more than --test_episodes"
         )
-    x_test, y_test = view_frames(episodes[: args.test_episodes], args.every)
+    x_test, y_test = view_frames(episodes[: args.test_episodes], args.every, args.with_player)
     x_train, y_train = view_frames(
-        episodes[args.test_episodes : args.test_episodes + args.train_episodes], args.every
+        episodes[args.test_episodes : args.test_episodes + args.train_episodes],
+        args.every,
+        args.with_player,
     )
     policy = load_low_level(args.in_model, args.in_weights)
     net = policy.net
@@ -92,11 +110,17 @@ def main(argv: list[str] | None = None) -> None:
         pred = np.concatenate(
             [logits(x_test[i : i + 256]).argmax(-1).numpy() for i in range(0, len(x_test), 256)]
         )
+    extra = ""
+    if args.with_player:
+        facing_ok = (pred[:, VIEW_CELLS] == y_test[:, VIEW_CELLS]).mean()
+        inventory_ok = (pred[:, VIEW_CELLS + 1 :] == y_test[:, VIEW_CELLS + 1 :]).mean()
+        extra = f", facing {facing_ok:.3f}, inventory counts {inventory_ok:.3f}"
+    pred, y_test = pred[:, :VIEW_CELLS], y_test[:, :VIEW_CELLS]
     water = y_test == MAT["water"]
     print(
         f"{len(x_train)} train / {len(x_test)} test frames, {args.epochs} epochs, "
         f"{time.time() - start:.0f} s: cell accuracy {(pred == y_test).mean():.3f}, water cells "
-        f"read as water {(pred[water] == MAT['water']).mean():.3f} ({water.sum()} cells)"
+        f"read as water {(pred[water] == MAT['water']).mean():.3f} ({water.sum()} cells){extra}"
     )
     if args.save_weights is not None:
         save_low_level(policy, args.save_weights)
