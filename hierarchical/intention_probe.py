@@ -4,9 +4,11 @@
         --codebook downloads/crafter/codebook.npz --in_model downloads/crafter/steve1.model \
         --in_weights downloads/crafter/steve1.weights --event collect_drink --code 14
 
-On the validation episodes (`--split train` for the training ones), the probed frames are those in which the play agent pursued the
-event's intention (`collect_drink`: the label the data stores per frame) with the material in its
-9x7 view at least two cells away, the event following within `--within` frames. The low level
+On the validation episodes (`--split train` for the training ones; `--max_episodes` the first
+ones only), the probed frames are those in which the play agent pursued the event's intention
+(`collect_drink`: the label the data stores per frame) with the material in its 9x7 view at least
+two cells away (`--only_distance`: exactly that far; `--skip_noise`: not the noise frames), the
+event following within `--within` frames. The low level
 runs through each whole episode (its memory sees the true past) under four goals:
 - the hindsight goal: the window that ends `--after` frames after the event, but at most
   `--max_ahead` frames ahead (the trainer's `max_btwn_goals`); elsewhere the one 12 frames ahead;

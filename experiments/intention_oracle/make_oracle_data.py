@@ -17,6 +17,7 @@ rewritten to the twins (same split), and the codebook has one code per intention
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 from pathlib import Path
@@ -27,7 +28,7 @@ from goal_prior.codebook import Codebook
 from steve1.data.episode_storage import EMBED_OFFSET, list_episodes, open_episodes
 from steve1.data.generation.play_agent import INTENTIONS
 from steve1.goal_encoders import crafter as crafter_goal
-from steve1.utils.io import atomic_write_text
+from steve1.utils.io import atomic_write_bytes, atomic_write_text
 
 LINKED = ("frames.npz", "actions.npy", "states.npz", "len.txt")
 EMBEDDING = {"name": "crafter-intention-oracle", "version": 1, "dim": crafter_goal.EMBED_DIM}
@@ -50,10 +51,9 @@ def make_twin(src: Path, dst: Path) -> None:
     for name in LINKED:
         if not (dst / name).exists():
             os.symlink((src / name).resolve(), dst / name)
-    tmp = dst / f".embeds.npy.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        np.save(f, oracle_embeds(states["intention"]))
-    os.replace(tmp, dst / "embeds.npy")
+    buffer = io.BytesIO()
+    np.save(buffer, oracle_embeds(states["intention"]))
+    atomic_write_bytes(dst / "embeds.npy", buffer.getvalue())
     meta = {**reader.metadata, "embedding": EMBEDDING}
     atomic_write_text(dst / "metadata.json", json.dumps(meta, indent=1, sort_keys=True))
 
@@ -79,8 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         except KeyError as err:
             raise ValueError(f"sampling episode {err} is not in {args.data_dir}") from err
         atomic_write_text(args.out_sampling_dir / f"{args.sampling}_{split}.txt", text)
-    codes = np.zeros((len(INTENTIONS), crafter_goal.EMBED_DIM), np.float32)
-    codes[np.arange(len(INTENTIONS)), np.arange(len(INTENTIONS))] = 1.0
+    codes = np.eye(len(INTENTIONS), crafter_goal.EMBED_DIM, dtype=np.float32)
     Codebook(codes=codes, metadata={"embedding": EMBEDDING, "codes": list(INTENTIONS)}).save(
         args.codebook
     )

@@ -196,10 +196,14 @@ class HindsightGoalChunks:
             )
         self.event_gap, self.change_weight = event_gap, float(change_weight)
         self.event_weight = float(event_weight)
-        self.lead_up = [
-            lead_up_frames(events, len(actions), event_window)
-            for events, actions in zip(cache.events, cache.actions, strict=True)
-        ]
+        self.lead_up = (  # only needed to weigh: the default leaves start-up as it was
+            [
+                lead_up_frames(events, len(actions), event_window)
+                for events, actions in zip(cache.events, cache.actions, strict=True)
+            ]
+            if self.event_weight != 1.0
+            else None
+        )
         self.cache, self.T, self.p_uncond, self.goal_lead = cache, T, p_uncond, goal_lead
         self.min_btwn, self.max_btwn = min_btwn_goals, max_btwn_goals
         self.index = [
@@ -245,17 +249,15 @@ class HindsightGoalChunks:
 
     def _loss_weights(self, episode: int, start: int) -> np.ndarray:
         """float32 (T,): 0 on inert frames, else the product of `change_weight` where the action
-        changed and `event_weight` where it leads up to an event (1 where neither)."""
+        changed and `event_weight` where it leads up to an event (1 where neither). Chunks start
+        at frame 15 or later, so every frame has a previous action."""
         chunk = slice(start, start + self.T)
-        active = 1 - self.cache.inert[episode][chunk].astype(np.float32)
-        if self.event_weight != 1.0:
-            active *= np.where(self.lead_up[episode][chunk], self.event_weight, 1.0)
-        if self.change_weight == 1.0:
-            return active.astype(np.float32)
-        actions = self.cache.actions[episode]
-        now = actions[start : start + self.T]
-        before = actions[max(start - 1, 0) : start + self.T - 1]
-        if start == 0:  # the first frame of an episode has no previous action
-            before = np.concatenate([now[:1], before])
-        changed = (now != before).reshape(len(now), -1).any(axis=1)
-        return active * np.where(changed, self.change_weight, 1.0).astype(np.float32)
+        weights = 1 - self.cache.inert[episode][chunk].astype(np.float32)
+        if self.lead_up is not None:
+            weights *= np.where(self.lead_up[episode][chunk], self.event_weight, 1.0)
+        if self.change_weight != 1.0:
+            actions = self.cache.actions[episode]
+            now, before = actions[chunk], actions[start - 1 : start - 1 + self.T]
+            changed = (now != before).reshape(len(now), -1).any(axis=1)
+            weights *= np.where(changed, self.change_weight, 1.0)
+        return weights.astype(np.float32)
