@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
         orig_trainer_init(self, objective, train_data, val_data, cfg)
         hidsize = self.policy.policy_kwargs["hidsize"]
         self.aux_head = torch.nn.Linear(hidsize, 80 * N_IDS).to(self.device)
-        self.optimizer.add_param_group({"params": list(self.aux_head.parameters()), "weight_decay": 0.0})
+        self.optimizer.add_param_group(
+            {"params": list(self.aux_head.parameters()), "weight_decay": 0.0}
+        )
         self.aux_feats = None
 
         def hook(_module, _inp, out):  # type: ignore[no-untyped-def]
@@ -106,7 +108,9 @@ def main(argv: list[str] | None = None) -> None:
             loss = loss + aux_weight * aux * target.shape[1]
             if self.step % self.cfg.log_freq == 0:
                 acc = (logits.argmax(-1) == target).float().mean().item()
-                print(f"[aux] slice {self.step}: ce {aux.item():.3f}, acc {acc:.3f}", file=sys.stderr)
+                print(
+                    f"[aux] slice {self.step}: ce {aux.item():.3f}, acc {acc:.3f}", file=sys.stderr
+                )
         return loss, sums, state
 
     loop.Trainer._slice_loss = slice_loss

@@ -15,6 +15,12 @@ a closer one, at each distance. The held-out episodes are the first of the data 
 not the sampling's validation split, so a low level's frozen encoder may have been trained on them
 (which can only favour it). If a fresh encoder learns this well from single frames, the low level's loose
 approach is not a matter of what its CNN can see.
+
+With `--target action` the frames are only those in which the play agent pursued a drink (its
+intention, noise frames left out), and the head predicts the data's action (all 17, cross-entropy):
+a policy that knows the intention is a drink. Printed: the held-out share whose most likely action
+is the data's, apart where the data's action continues the previous one and where it changes, and,
+with water 2-4 cells away, how often the most likely action is a closer move (the data's: after).
 """
 
 from __future__ import annotations
@@ -29,22 +35,34 @@ import torch
 from hierarchical.intention_probe import closer_moves, distance
 from steve1.data.episode_storage import EpisodeReader
 from steve1.data.generation.navigation import MAT
+from steve1.data.generation.play_agent import INTENTIONS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from VPT.checkpoint import load_model_file, load_weights, read_weights, save_weights
 from VPT.presets import CRAFTER_ACTION_SPACE
 
 MOVES = (1, 2, 3, 4)  # move_left, move_right, move_up, move_down
+N_ACTIONS = 17
 
 
-def labelled_frames(episodes: list[Path], max_distance: int) -> tuple[np.ndarray, ...]:
-    """Frames with water 1..max_distance cells away, their closer-move masks and distances."""
-    water = MAT["water"]
-    frames, masks, dists = [], [], []
+def labelled_frames(
+    episodes: list[Path], max_distance: int, drink_pursuit: bool = False
+) -> tuple[np.ndarray, ...]:
+    """Frames with water 1..max_distance cells away: the frames, their closer-move masks over all
+    17 actions, distances, actions and previous actions; with `drink_pursuit`, only the frames in
+    which the play agent pursued a drink (not noise)."""
+    water, drink = MAT["water"], INTENTIONS.index("collect_drink")
+    frames, masks, dists, acts, prevs = [], [], [], [], []
     for path in episodes:
         reader = EpisodeReader(path)
-        views = reader.load_states()["local_view"]
+        states = reader.load_states()
+        views, actions = states["local_view"], reader.load_actions()
         rows = [
-            t for t in range(len(views)) if 1 <= (distance(views[t], water) or 0) <= max_distance
+            t
+            for t in range(1, len(views))
+            if 1 <= (distance(views[t], water) or 0) <= max_distance
+            and (
+                not drink_pursuit or (states["intention"][t] == drink and not states["explore"][t])
+            )
         ]
         if not rows:
             continue
@@ -52,14 +70,17 @@ def labelled_frames(episodes: list[Path], max_distance: int) -> tuple[np.ndarray
         for t in rows:
             near = closer_moves(views[t], water)
             frames.append(all_frames[t])
-            masks.append([m in near for m in MOVES])
+            masks.append([a in near for a in range(N_ACTIONS)])
             dists.append(distance(views[t], water))
+            acts.append(int(actions[t]))
+            prevs.append(int(actions[t - 1]))
     if not frames:
         raise SystemExit(
             f"no frames with water 1-{max_distance} cells away in {len(episodes)} episodes; "
             "use more episodes or a larger --max_distance"
         )
-    return np.stack(frames), np.array(masks, bool), np.array(dists)
+    return (np.stack(frames), np.array(masks, bool), np.array(dists), np.array(acts),
+            np.array(prevs))  # fmt: skip
 
 
 def load_low_level(in_model: Path, in_weights: Path | None) -> EmbedConditionedPolicy:
@@ -109,6 +130,13 @@ def main(argv: list[str] | None = None) -> None:
         help="write the whole policy with its trained encoder (the head is dropped): with "
         "--in_weights, a low level whose encoder was taught where the water is",
     )
+    parser.add_argument(
+        "--target",
+        default="closer",
+        choices=("closer", "action"),
+        help="closer: the moves that get closer, on all frames; action: the data's action, on "
+        "the frames of a drink pursuit",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -119,11 +147,13 @@ def main(argv: list[str] | None = None) -> None:
     episodes = sorted(p for p in args.data_dir.iterdir() if p.is_dir())
     test_eps = episodes[: args.test_episodes]
     train_eps = episodes[args.test_episodes : args.test_episodes + args.train_episodes]
-    x_train, y_train, _ = labelled_frames(train_eps, args.max_distance)
-    x_test, y_test, d_test = labelled_frames(test_eps, args.max_distance)
+    by_action = args.target == "action"
+    x_train, y_train, _, a_train, _ = labelled_frames(train_eps, args.max_distance, by_action)
+    x_test, y_test, d_test, a_test, p_test = labelled_frames(test_eps, args.max_distance, by_action)
     policy = load_low_level(args.in_model, args.in_weights)
     net = policy.net
-    head = torch.nn.Linear(policy.policy_kwargs["hidsize"], len(MOVES))
+    outputs = N_ACTIONS if by_action else len(MOVES)
+    head = torch.nn.Linear(policy.policy_kwargs["hidsize"], outputs)
     params = list(head.parameters()) + ([] if args.frozen else list(net.img_process.parameters()))
     opt = torch.optim.Adam(params, lr=args.lr)
 
@@ -136,8 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     start = time.time()
     for idx in minibatches(len(x_train), args.batch_size, args.epochs, args.seed):
         logp = torch.log_softmax(logits(x_train[idx]), -1)
-        mask = torch.as_tensor(y_train[idx])
-        loss = -torch.logsumexp(logp.masked_fill(~mask, -1e9), -1).mean()
+        if by_action:
+            loss = torch.nn.functional.nll_loss(logp, torch.as_tensor(a_train[idx]))
+        else:
+            mask = torch.as_tensor(y_train[idx][:, MOVES])
+            loss = -torch.logsumexp(logp.masked_fill(~mask, -1e9), -1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -145,16 +178,35 @@ def main(argv: list[str] | None = None) -> None:
         top = np.concatenate(
             [logits(x_test[i : i + 256]).argmax(-1).numpy() for i in range(0, len(x_test), 256)]
         )
+    if not by_action:
+        top = np.array(MOVES)[top]
     hit = y_test[np.arange(len(top)), top]
     if args.save_weights is not None:
         save_low_level(policy, args.save_weights)
     n_params = sum(p.numel() for p in net.img_process.parameters())
+    trained = "frozen " + str(args.in_weights or "random") if args.frozen else "trained"
     print(
-        f"{args.in_model.name} ({n_params:,} encoder parameters, "
-        f"{'frozen ' + str(args.in_weights or 'random') if args.frozen else 'trained'}): {len(x_train)} train / "
-        f"{len(x_test)} test frames, {args.epochs} epochs, {time.time() - start:.0f} s; "
-        f"closer move most likely: {hit.mean():.2f}"
+        f"{args.in_model.name} ({n_params:,} encoder parameters, {trained}, target "
+        f"{args.target}): {len(x_train)} train / {len(x_test)} test frames, {args.epochs} epochs, "
+        f"{time.time() - start:.0f} s"
+        + ("" if by_action else f"; closer move most likely: {hit.mean():.2f}")
     )
+    if by_action:
+        same, far = top == a_test, d_test >= 2
+        cont = a_test == p_test
+        print(
+            f"  most likely = the data's action: {same.mean():.2f}; where the data continues "
+            f"its previous action {same[cont].mean():.2f} ({cont.sum()}), where it changes "
+            f"{same[~cont].mean():.2f} ({(~cont).sum()})"
+        )
+        data_closer = y_test[np.arange(len(top)), a_test]
+        print(
+            f"  water 2-4 cells away ({far.sum()} frames): most likely is a closer move "
+            f"{hit[far].mean():.2f}, the data's action is {data_closer[far].mean():.2f}; most "
+            f"likely = the data's where it changes {same[far & ~cont].mean():.2f} "
+            f"({(far & ~cont).sum()})"
+        )
+        return
     for d in range(1, args.max_distance + 1):
         sel = d_test == d
         if sel.any():
