@@ -17,29 +17,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from view_pretrain import N_IDS, view_frames  # same directory
+from view_pretrain import N_IDS, view_labels  # same directory
 
 from steve1 import train as steve1_train
 from steve1.data import goal_dataset
-from steve1.data.generation.navigation import DIRS
+from steve1.data.episode_storage import EpisodeReader
 from steve1.training import loop
 
 
-def episode_labels(reader_path: Path) -> np.ndarray:
+def episode_labels(path: Path) -> np.ndarray:
     """(L, 80) int64: the view's 63 cell ids, the facing, the 16 capped inventory counts."""
-    from steve1.data.episode_storage import EpisodeReader
-
-    states = EpisodeReader(reader_path).load_states()
-    local = states["local_view"]
-    facing = [DIRS.index(tuple(int(v) for v in f)) for f in states["facing"]]
-    return np.concatenate(
-        [
-            local.reshape(len(local), -1).astype(np.int64),
-            np.array(facing, np.int64)[:, None],
-            np.minimum(states["inventory"], 9).astype(np.int64),
-        ],
-        axis=1,
-    )
+    return view_labels(EpisodeReader(path).load_states(), with_player=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,7 +37,6 @@ def main(argv: list[str] | None = None) -> None:
         i = argv.index("--aux_weight")
         aux_weight = float(argv[i + 1])
         del argv[i : i + 2]
-    assert view_frames  # the same labels as the pre-training script
 
     labels: dict[int, list[np.ndarray]] = {}
     orig_cache_init = goal_dataset.EpisodeCache.__init__

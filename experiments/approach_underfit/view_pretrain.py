@@ -32,23 +32,27 @@ N_IDS = 19  # materials 0-12 and creatures 13-18 (`crafter_state.local_semantic_
 VIEW_CELLS = 63  # 9 x 7
 
 
+def view_labels(states: dict[str, np.ndarray], with_player: bool = False) -> np.ndarray:
+    """(L, 63) int64 cell ids of each frame's view; `with_player` appends the facing (0-3, `DIRS`
+    order) and the 16 inventory counts (capped at 9) as 17 more "cells"."""
+    local = states["local_view"]
+    rows = [local.reshape(len(local), -1).astype(np.int64)]
+    if with_player:
+        facing = [DIRS.index(tuple(int(v) for v in f)) for f in states["facing"]]
+        rows.append(np.array(facing, np.int64)[:, None])
+        rows.append(np.minimum(states["inventory"], 9).astype(np.int64))
+    return np.concatenate(rows, axis=1)
+
+
 def view_frames(
     episodes: list[Path], every: int, with_player: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every `every`-th frame of the episodes and its (63,) cell ids; `with_player` appends the
-    facing (0-3, `DIRS` order) and the 16 inventory counts (capped at 9) as 17 more "cells"."""
+    """Every `every`-th frame of the episodes and its labels (`view_labels`)."""
     frames, views = [], []
     for path in episodes:
         reader = EpisodeReader(path)
-        states = reader.load_states()
-        local = states["local_view"][::every]
-        rows = [local.reshape(len(local), -1).astype(np.int64)]
-        if with_player:
-            facing = [DIRS.index(tuple(int(v) for v in f)) for f in states["facing"][::every]]
-            rows.append(np.array(facing, np.int64)[:, None])
-            rows.append(np.minimum(states["inventory"][::every], 9).astype(np.int64))
+        views.append(view_labels(reader.load_states(), with_player)[::every])
         frames.append(reader.load_frames()[::every])
-        views.append(np.concatenate(rows, axis=1))
     return np.concatenate(frames), np.concatenate(views)
 
 
