@@ -5,9 +5,12 @@
 The low-level trainer (`steve1.train`, every flag of it) with one more loss on every training frame:
 a linear head on the image encoder's features predicts the 63 cell ids of the 9x7 view, the
 facing and the 16 inventory counts (capped at 9), from `states.npz` (as `view_pretrain.py`),
-cross-entropy averaged over those 80 labels and the frames, times `--aux_weight`, added to the
-cloning loss of each slice. The head is trained with the policy and thrown away: the written
-weights are the low level's only. Validation stays the cloning NLL. No resume (an experiment).
+cross-entropy averaged over those 80 labels and the frames, times `--aux_weight` and the slice's
+length (the cloning loss sums over a slice's frames), added to the cloning loss of each training
+slice. The head has its own optimizer group (no weight decay) and is left out of the gradient
+clipping; it is trained with the policy and thrown away: the written weights are the low level's
+only. Validation stays the cloning NLL, so `_best` tracks it alone: evaluate `_latest`. The head is
+not checkpointed, so the script refuses a `--checkpoint_dir` that already holds checkpoints.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from view_pretrain import N_IDS, view_labels  # same directory
+from view_pretrain import N_IDS, VIEW_CELLS, view_labels  # same directory
 
 from steve1 import train as steve1_train
 from steve1.data import goal_dataset
 from steve1.data.episode_storage import EpisodeReader
 from steve1.training import loop
+from steve1.training.checkpoint import list_checkpoints
+
+N_LABELS = VIEW_CELLS + 1 + 16  # the view's cells, the facing, the inventory counts
 
 
 def episode_labels(path: Path) -> np.ndarray:
@@ -61,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     def trainer_init(self, objective, train_data, val_data, cfg):  # type: ignore[no-untyped-def]
         orig_trainer_init(self, objective, train_data, val_data, cfg)
         hidsize = self.policy.policy_kwargs["hidsize"]
-        self.aux_head = torch.nn.Linear(hidsize, 80 * N_IDS).to(self.device)
+        self.aux_head = torch.nn.Linear(hidsize, N_LABELS * N_IDS).to(self.device)
         self.optimizer.add_param_group(
             {"params": list(self.aux_head.parameters()), "weight_decay": 0.0}
         )
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         loss, sums, state = orig_slice_loss(self, batch, sl, state, chunk_start)
         if self.model.training and "aux" in batch:
             feats = self.aux_feats  # (B, t, hidsize)
-            logits = self.aux_head(torch.relu(feats)).view(*feats.shape[:2], 80, N_IDS)
+            logits = self.aux_head(torch.relu(feats)).view(*feats.shape[:2], N_LABELS, N_IDS)
             target = batch["aux"][:, sl]
             aux = torch.nn.functional.cross_entropy(logits.reshape(-1, N_IDS), target.reshape(-1))
             # the cloning loss sums over the slice's frames: scale the mean likewise
@@ -101,6 +107,12 @@ def main(argv: list[str] | None = None) -> None:
         return loss, sums, state
 
     loop.Trainer._slice_loss = slice_loss
+    args = steve1_train.parse_args(argv)
+    if list_checkpoints(args.checkpoint_dir):
+        raise SystemExit(
+            f"error: {args.checkpoint_dir} holds checkpoints; this script cannot resume (its "
+            "head is not saved): use a new --checkpoint_dir"
+        )
     steve1_train.main(argv)
 
 

@@ -11,7 +11,9 @@ action and the low level's most likely one: how often it is the previous frame's
 the player faces (Crafter's sprite shows the direction of the last move), and a move that brings
 the player closer to the water; then how often the low level's choice is the data's, apart for the
 frames whose action continues the previous one and those where it changes (the decisions), and
-apart for frames whose goal window shows the drink still ahead.
+apart for frames whose goal window shows the drink still ahead (meaningless for the oracle
+twin data of `../intention_oracle/`, whose goals are intentions, not windows). An episode's last
+chunk overlaps the one before it; each frame is counted once.
 """
 
 from __future__ import annotations
@@ -81,14 +83,13 @@ def main(argv: list[str] | None = None) -> None:
     states = [EpisodeReader(p).load_states() for p in cache.paths]
     drink, water = INTENTIONS.index("collect_drink"), MAT["water"]
     rng = np.random.default_rng(args.seed)
-    rows, ahead = [], []
+    objective = GoalConditionedBC(policy)
+    rows, ahead, seen = [], [], set()
     for i in range(len(data)):
         episode, start = data.index[i]
         chunk = data.get(i, rng)
         with torch.no_grad():
-            logp = chunk_log_probs(
-                policy, GoalConditionedBC(policy).collate([chunk], torch.device("cpu")), 32
-            )
+            logp = chunk_log_probs(policy, objective.collate([chunk], torch.device("cpu")), 32)
         s, actions = states[episode], cache.actions[episode]
         drinks = np.flatnonzero(
             np.diff(s["achievements"][:, ACHIEVEMENTS.index("collect_drink")].astype(np.int64)) > 0
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         drinks = drinks + 1
         for t in range(len(chunk.actions)):
             f = start + t
+            if (episode, f) in seen:  # an episode's last chunk overlaps the one before it
+                continue
+            seen.add((episode, f))
             if s["intention"][f] != drink or s["explore"][f]:
                 continue
             d = distance(s["local_view"][f], water)
@@ -113,17 +117,24 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("no frames of a drink pursuit with water 2-4 cells away; more --episodes")
     r, ahead = np.array(rows, float), np.array(ahead)
     print(
-        f"{args.in_weights} on {len(r)} {args.split} frames of {len(paths)} episodes (drink "
-        f"pursued, water 2-4 cells away, no noise; goal_lead {args.goal_lead}):"
+        f"{args.in_weights} on {len(r)} {args.split} frames of {len(paths)} episodes of "
+        f"{args.sampling_dir} (drink pursued, water 2-4 cells away, no noise; goals "
+        f"{args.min_btwn_goals}-{args.max_btwn_goals - 1} frames apart, goal_lead {args.goal_lead}):"
     )
     print("  " + ", ".join(f"{c} {v:.2f}" for c, v in zip(COLUMNS, r.mean(0), strict=True)))
-    cont = r[:, 0] == 1
-    for name, sel in (("continues", cont), ("changes (decisions)", ~cont)):
+    cont, toward = r[:, 0] == 1, r[:, 4] == 1
+    for name, sel in (
+        ("continues", cont),
+        ("changes (decisions)", ~cont),
+        ("changes to a closer move (turns toward the water)", ~cont & toward),
+    ):
         print(
             f"  where the data's action {name}: {sel.sum()} frames, model = data "
             f"{r[sel, 6].mean():.2f}, model continues {r[sel, 1].mean():.2f}"
         )
     for name, sel in (("shows the drink ahead", ahead), ("does not", ~ahead)):
+        if not sel.any():
+            continue
         dec = sel & ~cont
         print(
             f"  goal window {name}: {sel.sum()} frames, model closer {r[sel, 5].mean():.2f}, "

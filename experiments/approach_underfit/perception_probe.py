@@ -20,7 +20,8 @@ With `--target action` the frames are only those in which the play agent pursued
 intention, noise frames left out), and the head predicts the data's action (all 17, cross-entropy):
 a policy that knows the intention is a drink. Printed: the held-out share whose most likely action
 is the data's, apart where the data's action continues the previous one and where it changes, and,
-with water 2-4 cells away, how often the most likely action is a closer move (the data's: after).
+with water 2 or more cells away, how often the most likely action is a closer move, and how often
+the data's own action is one.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def labelled_frames(
         views, actions = states["local_view"], reader.load_actions()
         rows = [
             t
-            for t in range(1, len(views))
+            for t in range(1 if drink_pursuit else 0, len(views))
             if 1 <= (distance(views[t], water) or 0) <= max_distance
             and (
                 not drink_pursuit or (states["intention"][t] == drink and not states["explore"][t])
@@ -73,7 +74,7 @@ def labelled_frames(
             masks.append([a in near for a in range(N_ACTIONS)])
             dists.append(distance(views[t], water))
             acts.append(int(actions[t]))
-            prevs.append(int(actions[t - 1]))
+            prevs.append(int(actions[t - 1]) if t else -1)
     if not frames:
         raise SystemExit(
             f"no frames with water 1-{max_distance} cells away in {len(episodes)} episodes; "
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         data_closer = y_test[np.arange(len(top)), a_test]
         print(
-            f"  water 2-4 cells away ({far.sum()} frames): most likely is a closer move "
+            f"  water 2-{args.max_distance} cells away ({far.sum()} frames): most likely is a closer move "
             f"{hit[far].mean():.2f}, the data's action is {data_closer[far].mean():.2f}; most "
             f"likely = the data's where it changes {same[far & ~cont].mean():.2f} "
             f"({(far & ~cont).sum()})"
