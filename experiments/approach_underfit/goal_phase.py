@@ -3,10 +3,12 @@
     PYTHONPATH=. python experiments/approach_underfit/goal_phase.py --sampling_dir data/samplings_seen \
         --event collect_drink --goal_lead 0 15
 
-Goals are drawn as the low-level trainer draws them (`steve1.data.goal_dataset`: goals 5-20
-frames apart, the switch one frame after the goal frame, `--goal_lead` frames added). For every
-frame from 15 on whose goal window (the 16 frames ending at its goal frame) holds the event, it
-counts whether an event in that window is still ahead of the frame or all are already done. The
+Goals are drawn as the low-level trainer draws them (`steve1.data.goal_dataset`: goals 5-19
+frames apart with the defaults `--min_btwn_goals 5 --max_btwn_goals 20`, the switch one frame after
+the goal frame, `--goal_lead` frames added). For every frame from 15 on whose goal window (the 16
+frames ending at its goal frame) holds the event, it counts whether an event in that window is
+still ahead of the frame or all are already done. All such frames count, also those that carry no
+loss in training (sleep, exploration noise). The
 frames after the event teach the low level what the player does *after* drinking under the drink
 goal; with the vitals hidden, it cannot tell the two phases apart.
 """
