@@ -46,24 +46,24 @@ N_ACTIONS = 17
 
 
 def labelled_frames(
-    episodes: list[Path], max_distance: int, drink_pursuit: bool = False
+    episodes: list[Path], max_distance: int, drink_pursuit: bool = False, played: bool = False
 ) -> tuple[np.ndarray, ...]:
     """Frames with water 1..max_distance cells away: the frames, their closer-move masks over all
-    17 actions, distances, actions and previous actions; with `drink_pursuit`, only the frames in
-    which the play agent pursued a drink (not noise)."""
+    17 actions, distances, actions, previous actions and the agent's intentions; with
+    `drink_pursuit`, only the frames in which the play agent pursued a drink (not noise); with
+    `played`, the frames of any intention that are not noise."""
     water, drink = MAT["water"], INTENTIONS.index("collect_drink")
-    frames, masks, dists, acts, prevs = [], [], [], [], []
+    frames, masks, dists, acts, prevs, intents = [], [], [], [], [], []
     for path in episodes:
         reader = EpisodeReader(path)
         states = reader.load_states()
         views, actions = states["local_view"], reader.load_actions()
         rows = [
             t
-            for t in range(1 if drink_pursuit else 0, len(views))
+            for t in range(1 if drink_pursuit or played else 0, len(views))
             if 1 <= (distance(views[t], water) or 0) <= max_distance
-            and (
-                not drink_pursuit or (states["intention"][t] == drink and not states["explore"][t])
-            )
+            and (not (drink_pursuit or played) or not states["explore"][t])
+            and (not drink_pursuit or states["intention"][t] == drink)
         ]
         if not rows:
             continue
@@ -75,13 +75,14 @@ def labelled_frames(
             dists.append(distance(views[t], water))
             acts.append(int(actions[t]))
             prevs.append(int(actions[t - 1]) if t else -1)
+            intents.append(int(states["intention"][t]))
     if not frames:
         raise SystemExit(
             f"no frames with water 1-{max_distance} cells away in {len(episodes)} episodes; "
             "use more episodes or a larger --max_distance"
         )
     return (np.stack(frames), np.array(masks, bool), np.array(dists), np.array(acts),
-            np.array(prevs))  # fmt: skip
+            np.array(prevs), np.array(intents))  # fmt: skip
 
 
 def load_low_level(in_model: Path, in_weights: Path | None) -> EmbedConditionedPolicy:
@@ -149,8 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     test_eps = episodes[: args.test_episodes]
     train_eps = episodes[args.test_episodes : args.test_episodes + args.train_episodes]
     by_action = args.target == "action"
-    x_train, y_train, _, a_train, _ = labelled_frames(train_eps, args.max_distance, by_action)
-    x_test, y_test, d_test, a_test, p_test = labelled_frames(test_eps, args.max_distance, by_action)
+    x_train, y_train, _, a_train, _, _ = labelled_frames(train_eps, args.max_distance, by_action)
+    x_test, y_test, d_test, a_test, p_test, _ = labelled_frames(
+        test_eps, args.max_distance, by_action
+    )
     policy = load_low_level(args.in_model, args.in_weights)
     net = policy.net
     outputs = N_ACTIONS if by_action else len(MOVES)
