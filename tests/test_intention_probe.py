@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from hierarchical.intention_probe import CONDITIONS, closer_moves, probe, probed_frames
@@ -96,8 +97,6 @@ def test_probe_rates_match_the_policy(tmp_path) -> None:
 
 
 def test_only_distance_below_two_is_refused(capsys) -> None:
-    import pytest
-
     from hierarchical.intention_probe import main
 
     args = ["--codebook", "c.npz", "--in_model", "m", "--in_weights", "w"]
@@ -110,8 +109,6 @@ def test_only_distance_below_two_is_refused(capsys) -> None:
 
 
 def test_skip_noise_needs_the_explore_flags(tmp_path) -> None:
-    import pytest
-
     states = scripted_states()
     del states["explore"]
     rng = np.random.default_rng(0)

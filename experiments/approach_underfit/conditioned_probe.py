@@ -22,7 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from perception_probe import labelled_frames, load_low_level, minibatches  # same directory
+from perception_probe import (  # same directory
+    labelled_frames,
+    load_low_level,
+    minibatches,
+    predict,
+)
 
 from steve1.data.generation.play_agent import INTENTIONS
 
@@ -44,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     episodes = sorted(p for p in args.data_dir.iterdir() if p.is_dir())
     test_eps = episodes[: args.test_episodes]
     train_eps = episodes[args.test_episodes : args.test_episodes + args.train_episodes]
-    x_tr, _, _, a_tr, _, i_tr = labelled_frames(train_eps, 4, played=True)
-    x_te, y_te, d_te, a_te, p_te, i_te = labelled_frames(test_eps, 4, played=True)
+    x_tr, _, _, a_tr, _, i_tr = labelled_frames(train_eps, 4, keep="played")
+    x_te, y_te, d_te, a_te, p_te, i_te = labelled_frames(test_eps, 4, keep="played")
     policy = load_low_level(args.in_model, None)
     net, hid = policy.net, policy.policy_kwargs["hidsize"]
     goal = torch.nn.Linear(len(INTENTIONS), hid)
@@ -75,13 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     x, y, d, a, p, i = x_te[drink], y_te[drink], d_te[drink], a_te[drink], p_te[drink], i_te[drink]
     for told in (True, False):
-        with torch.no_grad():
-            top = np.concatenate(
-                [
-                    logits(x[k : k + 256], i[k : k + 256], told).argmax(-1).numpy()
-                    for k in range(0, len(x), 256)
-                ]
-            )
+        top = predict(lambda xs, js, told=told: logits(xs, js, told), x, i)
         same, far, cont = top == a, d >= 2, a == p
         closer = y[np.arange(len(top)), top]
         turns = far & ~cont & y[np.arange(len(a)), a]

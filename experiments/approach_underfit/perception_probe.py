@@ -45,13 +45,18 @@ MOVES = (1, 2, 3, 4)  # move_left, move_right, move_up, move_down
 N_ACTIONS = 17
 
 
+KEEP = ("all", "played", "drink")  # `labelled_frames`' frame sets
+
+
 def labelled_frames(
-    episodes: list[Path], max_distance: int, drink_pursuit: bool = False, played: bool = False
+    episodes: list[Path], max_distance: int, keep: str = "all"
 ) -> tuple[np.ndarray, ...]:
     """Frames with water 1..max_distance cells away: the frames, their closer-move masks over all
-    17 actions, distances, actions, previous actions and the agent's intentions; with
-    `drink_pursuit`, only the frames in which the play agent pursued a drink (not noise); with
-    `played`, the frames of any intention that are not noise."""
+    17 actions, distances, actions, previous actions and the agent's intentions. `keep`: "all"
+    such frames, the "played" ones (not exploration noise, from frame 1 on), or only those in which
+    the play agent pursued a "drink" (played)."""
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
     water, drink = MAT["water"], INTENTIONS.index("collect_drink")
     frames, masks, dists, acts, prevs, intents = [], [], [], [], [], []
     for path in episodes:
@@ -60,10 +65,10 @@ def labelled_frames(
         views, actions = states["local_view"], reader.load_actions()
         rows = [
             t
-            for t in range(1 if drink_pursuit or played else 0, len(views))
+            for t in range(0 if keep == "all" else 1, len(views))
             if 1 <= (distance(views[t], water) or 0) <= max_distance
-            and (not (drink_pursuit or played) or not states["explore"][t])
-            and (not drink_pursuit or states["intention"][t] == drink)
+            and (keep == "all" or not states["explore"][t])
+            and (keep != "drink" or states["intention"][t] == drink)
         ]
         if not rows:
             continue
@@ -102,6 +107,18 @@ def load_low_level(in_model: Path, in_weights: Path | None) -> EmbedConditionedP
 def save_low_level(policy: EmbedConditionedPolicy, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_weights(policy, path)
+
+
+def predict(logits, *inputs: np.ndarray, batch: int = 256) -> np.ndarray:
+    """The most likely class of `logits(*rows)` (last axis) for every row of `inputs`, in batches,
+    without gradients."""
+    with torch.no_grad():
+        return np.concatenate(
+            [
+                logits(*(x[i : i + batch] for x in inputs)).argmax(-1).numpy()
+                for i in range(0, len(inputs[0]), batch)
+            ]
+        )
 
 
 def minibatches(n: int, batch_size: int, epochs: int, seed: int):
@@ -150,10 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     test_eps = episodes[: args.test_episodes]
     train_eps = episodes[args.test_episodes : args.test_episodes + args.train_episodes]
     by_action = args.target == "action"
-    x_train, y_train, _, a_train, _, _ = labelled_frames(train_eps, args.max_distance, by_action)
-    x_test, y_test, d_test, a_test, p_test, _ = labelled_frames(
-        test_eps, args.max_distance, by_action
-    )
+    keep = "drink" if by_action else "all"
+    x_train, y_train, _, a_train, _, _ = labelled_frames(train_eps, args.max_distance, keep)
+    x_test, y_test, d_test, a_test, p_test, _ = labelled_frames(test_eps, args.max_distance, keep)
     policy = load_low_level(args.in_model, args.in_weights)
     net = policy.net
     outputs = N_ACTIONS if by_action else len(MOVES)
@@ -178,10 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    with torch.no_grad():
-        top = np.concatenate(
-            [logits(x_test[i : i + 256]).argmax(-1).numpy() for i in range(0, len(x_test), 256)]
-        )
+    top = predict(logits, x_test)
     if not by_action:
         top = np.array(MOVES)[top]
     hit = y_test[np.arange(len(top)), top]

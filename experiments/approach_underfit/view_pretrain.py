@@ -23,7 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from perception_probe import load_low_level, minibatches, save_low_level  # same directory
+from perception_probe import (  # same directory
+    load_low_level,
+    minibatches,
+    predict,
+    save_low_level,
+)
 
 from steve1.data.episode_storage import EpisodeReader
 from steve1.data.generation.navigation import DIRS, MAT
@@ -110,10 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    with torch.no_grad():
-        pred = np.concatenate(
-            [logits(x_test[i : i + 256]).argmax(-1).numpy() for i in range(0, len(x_test), 256)]
-        )
+    pred = predict(logits, x_test)
     extra = ""
     if args.with_player:
         facing_ok = (pred[:, VIEW_CELLS] == y_test[:, VIEW_CELLS]).mean()
