@@ -12,6 +12,9 @@ the drink-pursuit frames only, it prints what `perception_probe.py --target acti
 the same with the intention zeroed. If it turns toward the water as the drink-only encoder does,
 single-frame conditioning on a mixed dataset is not what fails the low level; if it goes straight
 on like the low level, it is.
+
+`--train_frames played` trains on every played frame instead, water in view or not, as the low
+level learns (section 10 of the README).
 """
 
 from __future__ import annotations
@@ -29,7 +32,23 @@ from perception_probe import (  # same directory
     predict,
 )
 
+from steve1.data.episode_storage import EpisodeReader
 from steve1.data.generation.play_agent import INTENTIONS
+
+
+def played_frames(episodes: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every played frame (not exploration noise, from frame 1 on) of `episodes`, water in view or
+    not: the frames, the data's actions and the agent's intentions."""
+    frames, acts, intents = [], [], []
+    for path in episodes:
+        reader = EpisodeReader(path)
+        states = reader.load_states()
+        rows = np.flatnonzero(~states["explore"].astype(bool))
+        rows = rows[rows >= 1]
+        frames.append(reader.load_frames()[rows])
+        acts.append(reader.load_actions()[rows])
+        intents.append(states["intention"][rows])
+    return np.concatenate(frames), np.concatenate(acts).astype(int), np.concatenate(intents).astype(int)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,6 +58,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train_episodes", type=int, default=400)
     parser.add_argument("--test_episodes", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument(
+        "--train_frames",
+        choices=("water", "played"),
+        default="water",
+        help="train on the played frames with water 1-4 cells away (default) or on every played "
+        "frame, as the low level does",
+    )
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -49,7 +75,10 @@ def main(argv: list[str] | None = None) -> None:
     episodes = sorted(p for p in args.data_dir.iterdir() if p.is_dir())
     test_eps = episodes[: args.test_episodes]
     train_eps = episodes[args.test_episodes : args.test_episodes + args.train_episodes]
-    x_tr, _, _, a_tr, _, i_tr = labelled_frames(train_eps, 4, keep="played")
+    if args.train_frames == "water":
+        x_tr, _, _, a_tr, _, i_tr = labelled_frames(train_eps, 4, keep="played")
+    else:
+        x_tr, a_tr, i_tr = played_frames(train_eps)
     x_te, y_te, d_te, a_te, p_te, i_te = labelled_frames(test_eps, 4, keep="played")
     policy = load_low_level(args.in_model, None)
     net, hid = policy.net, policy.policy_kwargs["hidsize"]
@@ -75,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         opt.step()
     drink = i_te == INTENTIONS.index("collect_drink")
     print(
-        f"{len(x_tr)} train frames (all intentions), {drink.sum()} held-out drink-pursuit frames, "
+        f"{len(x_tr)} train frames ({args.train_frames}, all intentions), {drink.sum()} held-out drink-pursuit frames, "
         f"{args.epochs} epochs, {time.time() - start:.0f} s"
     )
     x, y, d, a, p, i = x_te[drink], y_te[drink], d_te[drink], a_te[drink], p_te[drink], i_te[drink]
