@@ -191,3 +191,16 @@ def test_event_gap_zero_is_upstreams_rule_and_events_come_from_achievements(tmp_
     for gap in (-1, 4):  # below min_btwn_goals no event could ever be a goal
         with pytest.raises(ValueError, match="event_gap"):
             HindsightGoalChunks(cache, T=32, min_btwn_goals=5, max_btwn_goals=20, event_gap=gap)
+
+
+def test_event_frames_of_one_achievement() -> None:
+    from steve1.data.generation.crafter_state import ACHIEVEMENTS
+
+    achievements = np.zeros((10, len(ACHIEVEMENTS)), np.uint16)
+    achievements[3:, ACHIEVEMENTS.index("collect_drink")] = 1
+    achievements[6:, ACHIEVEMENTS.index("collect_wood")] = 1
+    states = {"achievements": achievements}
+    assert event_frames(states, "collect_drink").tolist() == [3]
+    assert event_frames(states).tolist() == [3, 6]
+    with pytest.raises(ValueError, match="unknown achievement"):
+        event_frames(states, "collect_water")

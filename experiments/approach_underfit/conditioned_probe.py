@@ -29,6 +29,7 @@ from perception_probe import (  # same directory
     labelled_frames,
     load_low_level,
     minibatches,
+    played_mask,
     predict,
 )
 
@@ -43,12 +44,12 @@ def played_frames(episodes: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndar
     for path in episodes:
         reader = EpisodeReader(path)
         states = reader.load_states()
-        rows = np.flatnonzero(~states["explore"].astype(bool))
-        rows = rows[rows >= 1]
+        rows = np.flatnonzero(played_mask(states))
         frames.append(reader.load_frames()[rows])
         acts.append(reader.load_actions()[rows])
         intents.append(states["intention"][rows])
-    return np.concatenate(frames), np.concatenate(acts).astype(int), np.concatenate(intents).astype(int)
+    acts_all, intents_all = np.concatenate(acts), np.concatenate(intents)
+    return np.concatenate(frames), acts_all.astype(int), intents_all.astype(int)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,8 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         opt.step()
     drink = i_te == INTENTIONS.index("collect_drink")
     print(
-        f"{len(x_tr)} train frames ({args.train_frames}, all intentions), {drink.sum()} held-out drink-pursuit frames, "
-        f"{args.epochs} epochs, {time.time() - start:.0f} s"
+        f"{len(x_tr)} train frames ({args.train_frames}, all intentions), {drink.sum()} held-out "
+        f"drink-pursuit frames, {args.epochs} epochs, {time.time() - start:.0f} s"
     )
     x, y, d, a, p, i = x_te[drink], y_te[drink], d_te[drink], a_te[drink], p_te[drink], i_te[drink]
     for told in (True, False):

@@ -27,14 +27,12 @@ from perception_probe import load_low_level  # same directory
 
 from hierarchical.intention_probe import closer_moves, distance
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader
-from steve1.data.generation.crafter_state import ACHIEVEMENTS
-from steve1.data.generation.navigation import MAT
+from steve1.data.generation.navigation import MAT, MOVE_ACTION
 from steve1.data.generation.play_agent import INTENTIONS
-from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks
+from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks, event_frames
 from steve1.data.sampling.sampling_files import read_sampling
 from steve1.goal_conditioned_bc import GoalConditionedBC
 
-MOVE_DIRS = {1: (-1, 0), 2: (1, 0), 3: (0, -1), 4: (0, 1)}  # move_left/right/up/down
 COLUMNS = (
     "data: previous action",
     "model: previous action",
@@ -81,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         cache, 64, args.min_btwn_goals, args.max_btwn_goals, goal_lead=args.goal_lead
     )
     states = [EpisodeReader(p).load_states() for p in cache.paths]
+    drinks = [event_frames(s, "collect_drink") for s in states]  # first frame after each drink
     drink, water = INTENTIONS.index("collect_drink"), MAT["water"]
     rng = np.random.default_rng(args.seed)
     objective = GoalConditionedBC(policy)
@@ -90,11 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         chunk = data.get(i, rng)
         with torch.no_grad():
             logp = chunk_log_probs(policy, objective.collate([chunk], torch.device("cpu")), 32)
-        s, actions = states[episode], cache.actions[episode]
-        drinks = np.flatnonzero(
-            np.diff(s["achievements"][:, ACHIEVEMENTS.index("collect_drink")].astype(np.int64)) > 0
-        )
-        drinks = drinks + 1
+        s, actions, drunk = states[episode], cache.actions[episode], drinks[episode]
         for t in range(len(chunk.actions)):
             f = start + t
             if (episode, f) in seen:  # an episode's last chunk overlaps the one before it
@@ -106,13 +101,13 @@ def main(argv: list[str] | None = None) -> None:
             if d is None or not 2 <= d <= 4:
                 continue
             facing = tuple(int(v) for v in s["facing"][f])
-            face_move = next(a for a, m in MOVE_DIRS.items() if m == facing)
+            face_move = MOVE_ACTION[facing]
             closer = closer_moves(s["local_view"][f], water)
             a, m, prev = int(actions[f]), int(logp[t].argmax()), int(actions[f - 1])
             rows.append((a == prev, m == prev, a == face_move, m == face_move, a in closer,
                          m in closer, m == a))  # fmt: skip
             g = int(chunk.goal_steps[t])
-            ahead.append(bool(((drinks > f) & (drinks >= g - EMBED_OFFSET) & (drinks <= g)).any()))
+            ahead.append(bool(((drunk > f) & (drunk >= g - EMBED_OFFSET) & (drunk <= g)).any()))
     if not rows:
         raise SystemExit("no frames of a drink pursuit with water 2-4 cells away; more --episodes")
     r, ahead = np.array(rows, float), np.array(ahead)

@@ -22,7 +22,7 @@ import numpy as np
 
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
-from steve1.data.goal_dataset import goal_index_per_frame, sample_goal_steps
+from steve1.data.goal_dataset import event_frames, goal_index_per_frame, sample_goal_steps
 from steve1.data.sampling.sampling_files import read_sampling
 
 
@@ -33,9 +33,9 @@ def phase_counts(
     rng = np.random.default_rng(seed)
     ahead = done = 0
     for path in paths:
-        counts = EpisodeReader(path).load_states()["achievements"][:, ACHIEVEMENTS.index(event)]
-        events = np.flatnonzero(np.diff(counts.astype(np.int64)) > 0) + 1  # first frame after
-        length = len(counts)
+        states = EpisodeReader(path).load_states()
+        events = event_frames(states, event)
+        length = len(states["achievements"])
         goal = goal_index_per_frame(length, sample_goal_steps(length, min_btwn, max_btwn, rng))
         goal = np.minimum(goal + goal_lead, length - 1)
         for t in range(EMBED_OFFSET, length):

@@ -48,6 +48,14 @@ N_ACTIONS = 17
 KEEP = ("all", "played", "drink")  # `labelled_frames`' frame sets
 
 
+def played_mask(states: dict[str, np.ndarray]) -> np.ndarray:
+    """(L,) bool: the played frames of an episode, those whose action was not exploration noise,
+    from frame 1 on (frame 0 has no previous action)."""
+    played = ~states["explore"].astype(bool)
+    played[:1] = False
+    return played
+
+
 def labelled_frames(
     episodes: list[Path], max_distance: int, keep: str = "all"
 ) -> tuple[np.ndarray, ...]:
@@ -63,11 +71,12 @@ def labelled_frames(
         reader = EpisodeReader(path)
         states = reader.load_states()
         views, actions = states["local_view"], reader.load_actions()
+        played = played_mask(states) if keep != "all" else np.ones(len(views), bool)
         rows = [
             t
-            for t in range(0 if keep == "all" else 1, len(views))
+            for t in range(len(views))
             if 1 <= (distance(views[t], water) or 0) <= max_distance
-            and (keep == "all" or not states["explore"][t])
+            and played[t]
             and (keep != "drink" or states["intention"][t] == drink)
         ]
         if not rows:

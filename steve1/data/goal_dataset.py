@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from steve1.data.episode_storage import EMBED_OFFSET, EpisodeReader, open_episodes
-from steve1.data.generation.crafter_state import ITEMS
+from steve1.data.generation.crafter_state import ACHIEVEMENTS, ITEMS
 
 ENERGY_MAX = 9
 EVENT_SPREAD = 8  # an event goal's window ends 0..7 frames after the event
@@ -129,11 +129,17 @@ class EpisodeCache:
         return self.metadata[0].get("world", "minecraft")
 
 
-def event_frames(states: dict[str, np.ndarray]) -> np.ndarray:
-    """Frames at which an achievement counter rose (Crafter); none without `achievements`."""
+def event_frames(states: dict[str, np.ndarray], event: str | None = None) -> np.ndarray:
+    """Frames at which an achievement counter rose (Crafter), each the first frame after the
+    achieving action; only `event`'s counter if given. None without `achievements`."""
     if "achievements" not in states:
         return np.empty(0, np.int64)
-    rose = np.any(np.diff(states["achievements"].astype(np.int64), axis=0) > 0, axis=1)
+    counts = states["achievements"].astype(np.int64)
+    if event is not None:
+        if event not in ACHIEVEMENTS:
+            raise ValueError(f"unknown achievement {event!r}; one of {', '.join(ACHIEVEMENTS)}")
+        counts = counts[:, [ACHIEVEMENTS.index(event)]]
+    rose = np.any(np.diff(counts, axis=0) > 0, axis=1)
     return np.flatnonzero(rose).astype(np.int64) + 1
 
 
