@@ -76,3 +76,23 @@ def test_reembed_rewrites_outdated_embeddings(tmp_path):
         crafter_goal.encode_episode(reader.load_states()),
         equal_nan=True,
     )
+
+
+def test_facing_noise_redraws_only_the_player_on_move_frames(tmp_path):
+    """The play and the states stay the same; a move frame may show another facing, which changes
+    the player's cell alone (by day; at night the view's noise is drawn afresh); other frames and
+    the env's random stream are untouched."""
+    base = gen.play_episode(config(tmp_path), 0)
+    noisy = gen.play_episode(gen.PlayConfig(tmp_path, seed=3, max_steps=40, facing_noise=True), 0)
+    np.testing.assert_array_equal(base["actions"], noisy["actions"])
+    for key, value in base["states"].items():
+        np.testing.assert_array_equal(value, noisy["states"][key])
+    moves = np.isin(base["actions"], sorted(gen.MOVES))
+    changed = (base["frames"] != noisy["frames"]).any(axis=(1, 2, 3))
+    assert moves.any() and changed.any()
+    assert not changed[~moves].any()
+    outside = base["frames"] != noisy["frames"]
+    outside[:, 21:28, 28:35] = False  # the player's cell in a 64x64 frame
+    day = base["states"]["daylight"] >= 0.5
+    assert not outside[day].any()
+    assert noisy["metadata"]["generator"]["facing_noise"] is True

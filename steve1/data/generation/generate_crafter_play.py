@@ -26,6 +26,7 @@ from tqdm import tqdm
 from steve1.data.episode_storage import check_output_dir, is_episode_dir, write_episode
 from steve1.data.generation.crafter_state import capture_state, stack_states
 from steve1.data.generation.intentions import PERCEPTIONS
+from steve1.data.generation.navigation import DIRS, MOVE_ACTION
 from steve1.data.generation.play_agent import INTENTIONS, PlayAgent
 from steve1.data.generation.play_stats import print_play_stats
 from steve1.goal_encoders import crafter as crafter_goal
@@ -49,6 +50,13 @@ class PlayConfig:
     perception: str = "full"
     drink_when_full: bool = False
     near_steps: int = 0
+    facing_noise: bool = False
+
+
+# `--facing_noise` draws from its own seed sequence (seed, episode, FACING_STREAM), so the env and
+# the agent play exactly as without it.
+FACING_STREAM = 2
+MOVES = frozenset(MOVE_ACTION.values())
 
 
 def episode_name(seed: int, index: int) -> str:
@@ -74,6 +82,11 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
         drink_when_full=cfg.drink_when_full,
         near_steps=cfg.near_steps,
     )
+    facing_rng = (
+        np.random.default_rng(np.random.SeedSequence([cfg.seed, index, FACING_STREAM]))
+        if cfg.facing_noise
+        else None
+    )
     obs = env.reset()
     agent.reset(env)
     frames, actions, states, intentions, exploring = [], [], [], [], []
@@ -83,6 +96,8 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
         action = agent.act(env)
         intentions.append(INTENTIONS.index(agent.intention))
         exploring.append(agent.exploring)
+        if facing_rng is not None and action in MOVES:
+            obs = render_facing(env, DIRS[int(facing_rng.integers(len(DIRS)))])
         frames.append(obs)
         actions.append(action)
         obs, _, done, _ = env.step(action)
@@ -104,6 +119,7 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
             "perception": cfg.perception,
             "drink_when_full": cfg.drink_when_full,
             "near_steps": cfg.near_steps,
+            "facing_noise": cfg.facing_noise,
         },
         "embedding": crafter_goal.describe(),
         "intentions": list(INTENTIONS),
@@ -116,6 +132,19 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
         "states": state_arrays,
         "metadata": metadata,
     }
+
+
+def render_facing(env: crafter.Env, facing: tuple[int, int]) -> np.ndarray:
+    """The current observation drawn with the player facing `facing`. The env is left as it was:
+    the player's facing and the world's random stream (night noise draws from it) are restored."""
+    player, rng = env._player, env._world.random
+    old_facing, rng_state = player.facing, rng.get_state()
+    try:
+        player.facing = facing
+        return env.render()
+    finally:
+        player.facing = old_facing
+        rng.set_state(rng_state)
 
 
 def generate_one(cfg: PlayConfig, index: int, env: crafter.Env | None = None) -> int:
@@ -213,6 +242,13 @@ def main(argv: list[str] | None = None) -> None:
         "shipped data)",
     )
     parser.add_argument(
+        "--facing_noise",
+        action="store_true",
+        help="frames whose action is a move show the player facing a random direction, so the "
+        "sprite does not tell the last move (a move's effect does not depend on the facing; "
+        "off in the shipped data)",
+    )
+    parser.add_argument(
         "--stats",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -232,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
         perception=args.perception,
         drink_when_full=args.drink_when_full,
         near_steps=args.near_steps,
+        facing_noise=args.facing_noise,
     )
     written = generate(cfg, args.num_workers, args.worker_id)
     print(f"wrote {written} frames to {args.output_dir}")
