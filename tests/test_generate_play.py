@@ -82,8 +82,10 @@ def test_facing_noise_redraws_only_the_player_on_move_frames(tmp_path):
     """The play and the states stay the same; a move frame may show another facing, which changes
     the player's cell alone (by day; at night the view's noise is drawn afresh); other frames and
     the env's random stream are untouched."""
-    base = gen.play_episode(config(tmp_path), 0)
-    noisy = gen.play_episode(gen.PlayConfig(tmp_path, seed=3, max_steps=40, facing_noise=True), 0)
+    # 260 steps reach Crafter's night (from about step 150), whose noise draws from the world's
+    # random stream: a redraw that did not restore it would change the play from there on.
+    base = gen.play_episode(gen.PlayConfig(tmp_path, seed=3, max_steps=260), 0)
+    noisy = gen.play_episode(gen.PlayConfig(tmp_path, seed=3, max_steps=260, facing_noise=True), 0)
     np.testing.assert_array_equal(base["actions"], noisy["actions"])
     for key, value in base["states"].items():
         np.testing.assert_array_equal(value, noisy["states"][key])
@@ -95,4 +97,5 @@ def test_facing_noise_redraws_only_the_player_on_move_frames(tmp_path):
     outside[:, 21:28, 28:35] = False  # the player's cell in a 64x64 frame
     day = base["states"]["daylight"] >= 0.5
     assert not outside[day].any()
+    assert (changed & moves & ~day).any()  # redrawn at night too
     assert noisy["metadata"]["generator"]["facing_noise"] is True

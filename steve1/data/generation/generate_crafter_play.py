@@ -53,8 +53,8 @@ class PlayConfig:
     facing_noise: bool = False
 
 
-# `--facing_noise` draws from its own seed sequence (seed, episode, FACING_STREAM), so the env and
-# the agent play exactly as without it.
+# `--facing_noise` draws from its own seed sequence (seed, episode, FACING_STREAM), and
+# `render_facing` restores what it touches, so the env and the agent play exactly as without it.
 FACING_STREAM = 2
 MOVES = frozenset(MOVE_ACTION.values())
 
