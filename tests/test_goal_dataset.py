@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.data.goal_dataset import (
     EVENT_SPREAD,
     EpisodeCache,
@@ -194,8 +195,6 @@ def test_event_gap_zero_is_upstreams_rule_and_events_come_from_achievements(tmp_
 
 
 def test_event_frames_of_one_achievement() -> None:
-    from steve1.data.generation.crafter_state import ACHIEVEMENTS
-
     achievements = np.zeros((10, len(ACHIEVEMENTS)), np.uint16)
     achievements[3:, ACHIEVEMENTS.index("collect_drink")] = 1
     achievements[6:, ACHIEVEMENTS.index("collect_wood")] = 1

@@ -35,13 +35,12 @@ import torch
 
 from hierarchical.intention_probe import closer_moves, distance
 from steve1.data.episode_storage import EpisodeReader
-from steve1.data.generation.navigation import MAT
+from steve1.data.generation.navigation import MAT, MOVES
 from steve1.data.generation.play_agent import INTENTIONS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from VPT.checkpoint import load_model_file, load_weights, read_weights, save_weights
 from VPT.presets import CRAFTER_ACTION_SPACE
 
-MOVES = (1, 2, 3, 4)  # move_left, move_right, move_up, move_down
 N_ACTIONS = 17
 
 

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from steve1.data.episode_storage import check_output_dir, is_episode_dir, write_episode
 from steve1.data.generation.crafter_state import capture_state, stack_states
 from steve1.data.generation.intentions import PERCEPTIONS
-from steve1.data.generation.navigation import DIRS, MOVE_ACTION
+from steve1.data.generation.navigation import DIRS, MOVES
 from steve1.data.generation.play_agent import INTENTIONS, PlayAgent
 from steve1.data.generation.play_stats import print_play_stats
 from steve1.goal_encoders import crafter as crafter_goal
@@ -56,7 +56,6 @@ class PlayConfig:
 # `--facing_noise` draws from its own seed sequence (seed, episode, FACING_STREAM), and
 # `render_facing` restores what it touches, so the env and the agent play exactly as without it.
 FACING_STREAM = 2
-MOVES = frozenset(MOVE_ACTION.values())
 
 
 def episode_name(seed: int, index: int) -> str:

@@ -25,6 +25,7 @@ WALK_COST = 1
 DIG_COST = 3  # turn + `do` + move: digging through a block costs about three steps
 DIRS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
 MOVE_ACTION: dict[tuple[int, int], int] = {(-1, 0): 1, (1, 0): 2, (0, -1): 3, (0, 1): 4}
+MOVES: tuple[int, ...] = tuple(MOVE_ACTION.values())  # move_left, move_right, move_up, move_down
 DO = 5  # the `do` action
 
 
