@@ -99,3 +99,45 @@ def test_facing_noise_redraws_only_the_player_on_move_frames(tmp_path):
     assert not outside[day].any()
     assert (changed & moves & ~day).any()  # redrawn at night too
     assert noisy["metadata"]["generator"]["facing_noise"] is True
+
+
+class _Driver:
+    """Takes the wheel with `noop` on the steps in `steps` (counted from each reset)."""
+
+    def __init__(self, steps):
+        self.steps, self.t = set(steps), 0
+
+    def reset(self, rng):
+        self.t = 0
+
+    def act(self, obs, intention, action):
+        self.t += 1
+        return 0 if self.t - 1 in self.steps else None
+
+    def describe(self):
+        return {"name": "test"}
+
+
+def test_a_driver_acts_while_the_agent_labels_every_frame_with_its_own_choice(tmp_path):
+    """A driver that never acts leaves the play as it was, but every label is the agent's choice
+    before its noise; where it acts, the env executes its action and the label stays the agent's."""
+    cfg = gen.PlayConfig(tmp_path, seed=3, max_steps=120)
+    base = gen.play_episode(cfg, 0)
+    idle = gen.play_episode(cfg, 0, driver=_Driver([]))
+    np.testing.assert_array_equal(base["frames"], idle["frames"])
+    noise = base["states"]["explore"]
+    assert noise.any() and not idle["states"]["explore"].any()
+    np.testing.assert_array_equal(base["actions"][~noise], idle["actions"][~noise])
+    assert (base["actions"][noise] != idle["actions"][noise]).any()
+    assert (idle["states"]["driven"] == -1).all()
+    assert idle["metadata"]["generator"]["driver"] == {"name": "test"}
+
+    steps = range(30, 60)
+    driven = gen.play_episode(cfg, 0, driver=_Driver(steps))
+    took = driven["states"]["driven"]
+    assert (took[30:60] == 0).all() and (np.delete(took, steps) == -1).all()
+    pos = driven["states"]["pos"]
+    np.testing.assert_array_equal(pos[30:61], np.repeat(pos[30:31], 31, axis=0))  # noop x 30
+    moves = np.isin(driven["actions"][30:60], sorted(gen.MOVES))
+    assert moves.any()  # the agent still wants to go somewhere; the labels say where
+    np.testing.assert_array_equal(driven["frames"][:31], idle["frames"][:31])

@@ -15,9 +15,10 @@ import argparse
 import importlib.metadata
 import multiprocessing
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import crafter
 import numpy as np
@@ -51,11 +52,27 @@ class PlayConfig:
     drink_when_full: bool = False
     near_steps: int = 0
     facing_noise: bool = False
+    driver: Callable[[], Driver] | None = None  # builds the driver once per worker process
+
+
+class Driver(Protocol):
+    """Takes the wheel for some steps of a play episode, while the play agent still labels every
+    frame with its own choice (on-policy data: `hierarchical.dagger_play`)."""
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """A new episode starts; `rng` is its own stream."""
+
+    def act(self, obs: np.ndarray, intention: str, action: int) -> int | None:
+        """The action to execute instead of the play agent's `action`, or None to let it act."""
+
+    def describe(self) -> dict[str, Any]:
+        """What drives, for the episode's metadata."""
 
 
 # `--facing_noise` draws from its own seed sequence (seed, episode, FACING_STREAM), and
 # `render_facing` restores what it touches, so the env and the agent play exactly as without it.
 FACING_STREAM = 2
+DRIVER_STREAM = 3  # the driver's choices (when it takes the wheel, which code) draw from here
 
 
 def episode_name(seed: int, index: int) -> str:
@@ -69,8 +86,17 @@ def episode_seeds(seed: int, index: int) -> tuple[int, np.random.SeedSequence]:
     return int(env_seq.generate_state(1)[0] % (2**31 - 1)), agent_seq
 
 
-def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) -> dict[str, Any]:
-    """Play episode `index` with the scripted agent; returns frames, actions, states, metadata."""
+def play_episode(
+    cfg: PlayConfig, index: int, env: crafter.Env | None = None, driver: Driver | None = None
+) -> dict[str, Any]:
+    """Play episode `index` with the scripted agent; returns frames, actions, states, metadata.
+
+    With a `driver`, the executed action is the driver's whenever it takes the wheel (the agent's
+    otherwise), and every frame's recorded action is the agent's own choice before its exploration
+    noise (`PlayAgent.decision`): what the agent would do in the state it is in. No frame is then
+    marked as noise, and `states["driven"]` holds the driver's action in the frames it acted in
+    (-1 in the others).
+    """
     env_seed, agent_seq = episode_seeds(cfg.seed, index)
     env = env or DeterministicCrafter(size=(cfg.size, cfg.size), length=cfg.max_steps)
     env._seed, env._episode, env._length = env_seed, 0, cfg.max_steps
@@ -86,23 +112,34 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
         if cfg.facing_noise
         else None
     )
+    if driver is not None:
+        driver.reset(
+            np.random.default_rng(np.random.SeedSequence([cfg.seed, index, DRIVER_STREAM]))
+        )
     obs = env.reset()
     agent.reset(env)
-    frames, actions, states, intentions, exploring = [], [], [], [], []
+    frames, actions, states, intentions, exploring, driven = [], [], [], [], [], []
     done = False
     while not done:
         states.append(capture_state(env))
-        action = agent.act(env)
+        action = executed = agent.act(env)
+        if driver is not None:
+            took = driver.act(obs, agent.intention, action)
+            executed = action if took is None else int(took)
+            action = agent.decision
+            driven.append(executed if took is not None else -1)
         intentions.append(INTENTIONS.index(agent.intention))
-        exploring.append(agent.exploring)
-        if facing_rng is not None and action in MOVES:
+        exploring.append(agent.exploring and driver is None)
+        if facing_rng is not None and executed in MOVES:
             obs = render_facing(env, DIRS[int(facing_rng.integers(len(DIRS)))])
         frames.append(obs)
         actions.append(action)
-        obs, _, done, _ = env.step(action)
+        obs, _, done, _ = env.step(executed)
     state_arrays = stack_states(states)
     state_arrays["intention"] = np.array(intentions, np.uint8)
     state_arrays["explore"] = np.array(exploring, bool)
+    if driver is not None:
+        state_arrays["driven"] = np.array(driven, np.int16)
     player = env._player
     metadata = {
         "world": "crafter",
@@ -119,6 +156,7 @@ def play_episode(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
             "drink_when_full": cfg.drink_when_full,
             "near_steps": cfg.near_steps,
             "facing_noise": cfg.facing_noise,
+            "driver": None if driver is None else driver.describe(),
         },
         "embedding": crafter_goal.describe(),
         "intentions": list(INTENTIONS),
@@ -146,12 +184,14 @@ def render_facing(env: crafter.Env, facing: tuple[int, int]) -> np.ndarray:
         rng.set_state(rng_state)
 
 
-def generate_one(cfg: PlayConfig, index: int, env: crafter.Env | None = None) -> int:
+def generate_one(
+    cfg: PlayConfig, index: int, env: crafter.Env | None = None, driver: Driver | None = None
+) -> int:
     """Play and store episode `index` unless it exists; returns its number of frames (0 if skipped)."""
     path = cfg.output_dir / episode_name(cfg.seed, index)
     if is_episode_dir(path):
         return 0
-    episode = play_episode(cfg, index, env)
+    episode = play_episode(cfg, index, env, driver)
     embeds = crafter_goal.encode_episode(episode["states"])
     write_episode(
         path, episode["frames"], episode["actions"], embeds, episode["metadata"], episode["states"]
@@ -160,16 +200,18 @@ def generate_one(cfg: PlayConfig, index: int, env: crafter.Env | None = None) ->
 
 
 _WORKER_ENV: crafter.Env | None = None
+_WORKER_DRIVER: Driver | None = None
 
 
-def _worker_init(size: int) -> None:
-    global _WORKER_ENV
-    _WORKER_ENV = DeterministicCrafter(size=(size, size))
+def _worker_init(cfg: PlayConfig) -> None:
+    global _WORKER_ENV, _WORKER_DRIVER
+    _WORKER_ENV = DeterministicCrafter(size=(cfg.size, cfg.size))
+    _WORKER_DRIVER = None if cfg.driver is None else cfg.driver()
 
 
 def _worker_run(job: tuple[PlayConfig, int]) -> int:
     cfg, index = job
-    return generate_one(cfg, index, _WORKER_ENV)
+    return generate_one(cfg, index, _WORKER_ENV, _WORKER_DRIVER)
 
 
 def generate(cfg: PlayConfig, num_workers: int = 1, worker_id: int | None = None) -> int:
@@ -186,13 +228,13 @@ def generate(cfg: PlayConfig, num_workers: int = 1, worker_id: int | None = None
     bar = tqdm(total=len(todo), desc="play episodes", unit="ep", disable=not sys.stderr.isatty())
     written = 0
     if processes == 1:
-        _worker_init(cfg.size)
+        _worker_init(cfg)
         for index in todo:
             written += _worker_run((cfg, index))
             bar.update()
     else:
         ctx = multiprocessing.get_context("forkserver")
-        with ctx.Pool(processes, initializer=_worker_init, initargs=(cfg.size,)) as pool:
+        with ctx.Pool(processes, initializer=_worker_init, initargs=(cfg,)) as pool:
             for frames in pool.imap_unordered(_worker_run, [(cfg, i) for i in todo]):
                 written += frames
                 bar.update()
@@ -200,8 +242,8 @@ def generate(cfg: PlayConfig, num_workers: int = 1, worker_id: int | None = None
     return written
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_play_args(parser: argparse.ArgumentParser) -> None:
+    """The flags of a play-data generation run (shared with `hierarchical.dagger_play`)."""
     parser.add_argument(
         "--output_dir",
         type=Path,
@@ -253,7 +295,14 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="print the achievement table of the dataset at the end",
     )
-    args = parser.parse_args(argv)
+
+
+def run_play(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    driver: Callable[[], Driver] | None = None,
+) -> None:
+    """Check the parsed flags of `add_play_args`, generate, print what was written."""
     if args.num_workers < 1 or (
         args.worker_id is not None and not 0 <= args.worker_id < args.num_workers
     ):
@@ -268,11 +317,18 @@ def main(argv: list[str] | None = None) -> None:
         drink_when_full=args.drink_when_full,
         near_steps=args.near_steps,
         facing_noise=args.facing_noise,
+        driver=driver,
     )
     written = generate(cfg, args.num_workers, args.worker_id)
     print(f"wrote {written} frames to {args.output_dir}")
     if args.stats:
         print_play_stats(args.output_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_play_args(parser)
+    run_play(parser, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

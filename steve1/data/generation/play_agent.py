@@ -140,6 +140,7 @@ class PlayAgent(ShelterMixin):
         self.resting = False
         self._label = "explore"
         self.exploring = False  # whether the last action was exploration noise (see `_epsilon`)
+        self.decision = NOOP  # the last action before exploration noise (see `act`)
 
     def act(self, env: crafter.Env) -> int:
         """Choose the action for the current step (call once per env.step)."""
@@ -149,7 +150,7 @@ class PlayAgent(ShelterMixin):
         if action is None or action == ARRIVED:
             action = self._random_move()
         self._label = label
-        chosen = action
+        self.decision = chosen = int(action)  # the agent's own choice, before exploration noise
         action = self._epsilon(action)
         self.exploring = action != chosen
         self.time_spent += time.perf_counter() - start
