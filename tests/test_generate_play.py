@@ -5,6 +5,7 @@ import pytest
 
 from steve1.data.episode_storage import EpisodeReader, list_episodes
 from steve1.data.generation import generate_crafter_play as gen
+from steve1.data.generation.play_stats import play_stats
 from steve1.goal_encoders import crafter as crafter_goal
 from steve1.goal_encoders.reembed import reembed_episode
 
@@ -141,3 +142,11 @@ def test_a_driver_acts_while_the_agent_labels_every_frame_with_its_own_choice(tm
     moves = np.isin(driven["actions"][30:60], sorted(gen.MOVES))
     assert moves.any()  # the agent still wants to go somewhere; the labels say where
     np.testing.assert_array_equal(driven["frames"][:31], idle["frames"][:31])
+    # Written by `generate` (the driver built in the worker), counted by `play_stats`.
+    written = gen.PlayConfig(
+        tmp_path / "d", 1, seed=3, max_steps=120, driver=lambda: _Driver(steps)
+    )
+    gen.generate(written)
+    stats = play_stats(tmp_path / "d")
+    differs = int((driven["actions"][30:60] != 0).sum())
+    assert stats["driven"] == 30 and stats["driven_differs"] == differs > 0

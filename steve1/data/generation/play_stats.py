@@ -28,6 +28,7 @@ def play_stats(data_dir: Path | str) -> dict[str, Any]:
     counts = np.array([[m["achievements"][n] for n in names] for m in metas], dtype=np.float64)
     lengths = np.array([m["length"] for m in metas])
     drinks = np.array([drinks_at_full(r) for r in readers]).sum(axis=0)
+    driven = np.array([driven_frames(r) for r in readers]).sum(axis=0)
     return {
         "episodes": len(metas),
         "frames": int(lengths.sum()),
@@ -35,6 +36,8 @@ def play_stats(data_dir: Path | str) -> dict[str, Any]:
         "died": float(np.mean([m.get("died", False) for m in metas])),
         "drinks": int(drinks[0]),
         "drinks_at_full": int(drinks[1]),
+        "driven": int(driven[0]),
+        "driven_differs": int(driven[1]),
         "achievements": {
             n: {
                 "episodes": float((counts[:, j] > 0).mean()),
@@ -61,6 +64,16 @@ def drinks_at_full(reader: EpisodeReader) -> tuple[int, int]:
     return len(drunk), int((bar >= FULL).sum())
 
 
+def driven_frames(reader: EpisodeReader) -> tuple[int, int]:
+    """(frames in which a driver acted, those whose label differs from the driver's action) in
+    one episode of on-policy data (`hierarchical.dagger_play`); (0, 0) for play data."""
+    states = reader.load_states()
+    if "driven" not in states:
+        return 0, 0
+    took = states["driven"] >= 0
+    return int(took.sum()), int((states["driven"][took] != reader.load_actions()[took]).sum())
+
+
 def print_play_stats(data_dir: Path | str) -> dict[str, Any]:
     """Print the achievement table of a dataset (markdown) and return the statistics."""
     stats = play_stats(data_dir)
@@ -69,6 +82,12 @@ def print_play_stats(data_dir: Path | str) -> dict[str, Any]:
         f"{stats['mean_length']:.0f}, died in {stats['died']:.0%} of episodes; "
         f"{stats['drinks_at_full']} of {stats['drinks']} drinks taken with a full drink bar"
     )
+    if stats["driven"]:
+        print(
+            f"a driver acted in {stats['driven'] / stats['frames']:.0%} of the frames; the play "
+            f"agent's label differs from its action in {stats['driven_differs'] / stats['driven']:.0%} "
+            "of those"
+        )
     print("| achievement | share of episodes | mean count per episode |")
     print("|---|---|---|")
     for name, row in stats["achievements"].items():
