@@ -203,3 +203,19 @@ def test_event_frames_of_one_achievement() -> None:
     assert event_frames(states).tolist() == [3, 6]
     with pytest.raises(ValueError, match="unknown achievement"):
         event_frames(states, "collect_water")
+
+
+def test_first_frame_zero_trains_the_episodes_start_on_goals_from_frame_15(tmp_path):
+    assert chunk_starts(100, 64, first=0) == [0, 36]
+    assert chunk_starts(78, 64, first=0) == []  # the same length rule
+    path = fake_episode(tmp_path / "ep", length=100)
+    cache = EpisodeCache.from_paths([path])
+    data = HindsightGoalChunks(cache, 32, 5, 20, goal_lead=15, first_frame=0, change_weight=2.0)
+    assert [s for _, s in data.index] == [0, 32, 64, 68]
+    chunk = data.get(0, np.random.default_rng(0))
+    assert (chunk.goal_steps >= 15).all() and np.isfinite(chunk.goals).all()
+    acts = cache.actions[0][:32]
+    changed = np.concatenate([[False], acts[1:] != acts[:-1]])
+    assert chunk.loss_mask.tolist() == np.where(changed, 2.0, 1.0).tolist()
+    with pytest.raises(ValueError, match="first_frame"):
+        HindsightGoalChunks(cache, 32, 5, 20, first_frame=16)

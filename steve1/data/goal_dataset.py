@@ -41,12 +41,13 @@ ENERGY_MAX = 9
 EVENT_SPREAD = 8  # an event goal's window ends 0..7 frames after the event
 
 
-def chunk_starts(length: int, T: int) -> list[int]:  # noqa: N803 (upstream's name)
-    """Start frames of the T-frame chunks of an episode of `length` frames."""
+def chunk_starts(length: int, T: int, first: int = EMBED_OFFSET) -> list[int]:  # noqa: N803
+    """Start frames of the T-frame chunks of an episode of `length` frames, from frame `first`
+    (upstream: 15, the first goal embedding's frame)."""
     if length < T + EMBED_OFFSET:
         return []
     starts = []
-    for start in range(EMBED_OFFSET, length, T):
+    for start in range(first, length, T):
         starts.append(min(start, length - T))
         if start + T >= length:
             break
@@ -185,9 +186,12 @@ class HindsightGoalChunks:
         change_weight: float = 1.0,
         event_weight: float = 1.0,
         event_window: int = 8,
+        first_frame: int = EMBED_OFFSET,
     ) -> None:
         if not min_btwn_goals < max_btwn_goals:
             raise ValueError("need min_btwn_goals < max_btwn_goals")
+        if not 0 <= first_frame <= EMBED_OFFSET:
+            raise ValueError(f"first_frame must be in 0..{EMBED_OFFSET}, got {first_frame}")
         if goal_lead < 0:
             raise ValueError(f"goal_lead must be >= 0, got {goal_lead}")
         if event_gap < 0 or 0 < event_gap < min_btwn_goals:
@@ -215,7 +219,7 @@ class HindsightGoalChunks:
         self.index = [
             (e, s)
             for e in range(len(cache))
-            for s in chunk_starts(len(cache.actions[e]), T)
+            for s in chunk_starts(len(cache.actions[e]), T, first_frame)
             if 1 - cache.inert[e][s : s + T].mean() >= min_active
         ]
         if not self.index:
@@ -255,15 +259,19 @@ class HindsightGoalChunks:
 
     def _loss_weights(self, episode: int, start: int) -> np.ndarray:
         """float32 (T,): 0 on inert frames, else the product of `change_weight` where the action
-        changed and `event_weight` where it leads up to an event (1 where neither). Chunks start
-        at frame 15 or later, so every frame has a previous action."""
+        changed and `event_weight` where it leads up to an event (1 where neither). An episode's
+        first frame counts as unchanged."""
         chunk = slice(start, start + self.T)
         weights = 1 - self.cache.inert[episode][chunk].astype(np.float32)
         if self.lead_up is not None:
             weights *= np.where(self.lead_up[episode][chunk], self.event_weight, 1.0)
         if self.change_weight != 1.0:
             actions = self.cache.actions[episode]
-            now, before = actions[chunk], actions[start - 1 : start - 1 + self.T]
+            now = actions[chunk]
+            if start:
+                before = actions[start - 1 : start - 1 + self.T]
+            else:
+                before = np.concatenate([now[:1], now[:-1]])
             changed = (now != before).reshape(len(now), -1).any(axis=1)
             weights *= np.where(changed, self.change_weight, 1.0)
         return weights.astype(np.float32)

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from steve1.data.episode_storage import EMBED_OFFSET
 from steve1.data.goal_dataset import EpisodeCache, HindsightGoalChunks
 from steve1.data.sampling.sampling_files import read_sampling
 from steve1.training.loop import Objective, TrainConfig, Trainer
@@ -63,6 +64,14 @@ def add_loop_args(
         default=0,
         help="the next goal is the next event's window (an achievement, Crafter) when it lies "
         "at most this many frames after the current goal (0: upstream's rule only)",
+    )
+    add(
+        "--first_frame",
+        type=non_negative_int,
+        default=EMBED_OFFSET,
+        help="first frame of an episode that a training chunk may start at: 15 (upstream) "
+        "leaves out every episode's first 15 frames, its start; 0 trains them too (their goals "
+        "are windows from frame 15 on, as always)",
     )
     add("--batch_size", type=int, default=d["batch_size"])
     add("--gradient_accumulation_steps", type=int, default=1)
@@ -162,7 +171,11 @@ def run_training(
     `train_weights` (`HindsightGoalChunks`' `change_weight`, `event_weight`, `event_window`)
     weigh the training frames' loss, never the validation's."""
     goals = (args.T, args.min_btwn_goals, args.max_btwn_goals)
-    extra = {"goal_lead": args.goal_lead, "event_gap": args.event_gap}
+    extra = {
+        "goal_lead": args.goal_lead,
+        "event_gap": args.event_gap,
+        "first_frame": args.first_frame,
+    }
     train = HindsightGoalChunks(
         caches[0], *goals, p_uncond=p_uncond, **extra, **(train_weights or {})
     )
