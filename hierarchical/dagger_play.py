@@ -13,9 +13,10 @@ learns to correct the low level's own mistakes (Ross et al., 2011), such as walk
 play agent turns toward the water. `states["driven"]` holds the low level's action in the frames
 it drove (-1 elsewhere).
 
-This goes beyond the paper's recipe, which clones the play data alone. The low level sees every
-frame from `MEMORY_LEAD` steps before it takes the wheel (its memory is cleared there), so its
-first action has context; it does not run in between, which keeps generation cheap.
+This goes beyond the paper's recipe, which clones the play data alone. The low level sees the
+frames from (up to) `MEMORY_LEAD` steps before it takes the wheel (its memory is cleared there),
+so its first action has context; it does not run in between, which keeps generation cheap. Its
+sampling is seeded per episode, so an episode comes out the same in any worker and on a re-run.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class LearnerDriver:
 
     def reset(self, rng: np.random.Generator) -> None:
         self.rng = rng
+        self.agent.generator.manual_seed(int(rng.integers(2**62)))
         self.code: int | None = None  # the code steering the current segment
         self.intention = ""
         self.left = 0  # steps left in the segment
