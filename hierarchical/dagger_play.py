@@ -10,13 +10,16 @@ takes the wheel: steered by one such code (drawn at random), with guidance `--co
 `--segment_steps` steps or until the intention changes. Every frame records the action the play
 agent would take in that state (`PlayAgent.decision`), so behaviour cloning on these episodes
 learns to correct the low level's own mistakes (Ross et al., 2011), such as walking on where the
-play agent turns toward the water. `states["driven"]` holds the low level's action in the frames
-it drove (-1 elsewhere).
+play agent turns toward the water. `states["driven"]` marks the frames the low level drove and
+`states["executed"]` holds the action the env executed in every frame.
 
 This goes beyond the paper's recipe, which clones the play data alone. The low level sees the
-frames from (up to) `MEMORY_LEAD` steps before it takes the wheel (its memory is cleared there),
-so its first action has context; it does not run in between, which keeps generation cheap. Its
-sampling is seeded per episode, so an episode comes out the same in any worker and on a re-run.
+frames from (up to) `MEMORY_LEAD` steps before it takes the wheel (its memory is cleared there,
+and these frames carry no goal, as the code is drawn only when it takes the wheel), so its first
+action has context; it does not run in between, which keeps generation cheap. Its choices and its
+sampling are seeded per episode, so an episode comes out the same in any worker and on a re-run
+(with the same torch build and thread count). `--facing_noise` is refused: the low level would
+act on frames other than the stored ones.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class LearnerDriver:
         self.codes_of = {
             event: [k for k, ev in enumerate(events) if event in ev] for event in ACHIEVEMENTS
         }
-        self.rng = np.random.default_rng(0)
+        self.reset(np.random.default_rng(0))
 
     @classmethod
     def load(cls, settings: DriverSettings) -> LearnerDriver:
@@ -142,8 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         "--segment_rate",
         type=float,
         default=0.04,
-        help="per-step chance that the low level takes the wheel (when the agent's intention has "
-        "a code)",
+        help="per-step chance that a segment is due; it starts only if the agent's intention "
+        "then has a code (else the next wait is drawn), so the low level drives less often",
     )
     parser.add_argument(
         "--segment_steps",
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     low, high = args.segment_steps
     if not 0 < args.segment_rate <= 1 or not 1 <= low <= high:
         parser.error("need 0 < --segment_rate <= 1 and 1 <= MIN <= MAX for --segment_steps")
+    if args.facing_noise:
+        parser.error("--facing_noise cannot be used here: the low level would act on other frames")
     for path in (args.codebook, args.in_model, args.in_weights):
         if not path.is_file():
             parser.error(f"{path} does not exist")

@@ -130,13 +130,15 @@ def test_a_driver_acts_while_the_agent_labels_every_frame_with_its_own_choice(tm
     assert noise.any() and not idle["states"]["explore"].any()
     np.testing.assert_array_equal(base["actions"][~noise], idle["actions"][~noise])
     assert (base["actions"][noise] != idle["actions"][noise]).any()
-    assert (idle["states"]["driven"] == -1).all()
+    assert not idle["states"]["driven"].any()
+    np.testing.assert_array_equal(idle["states"]["executed"], base["actions"])  # noise included
     assert idle["metadata"]["generator"]["driver"] == {"name": "test"}
 
     steps = range(30, 60)
     driven = gen.play_episode(cfg, 0, driver=_Driver(steps))
-    took = driven["states"]["driven"]
-    assert (took[30:60] == 0).all() and (np.delete(took, steps) == -1).all()
+    took, executed = driven["states"]["driven"], driven["states"]["executed"]
+    assert took[30:60].all() and not np.delete(took, steps).any()
+    assert (executed[30:60] == 0).all()
     pos = driven["states"]["pos"]
     np.testing.assert_array_equal(pos[30:61], np.repeat(pos[30:31], 31, axis=0))  # noop x 30
     moves = np.isin(driven["actions"][30:60], sorted(gen.MOVES))

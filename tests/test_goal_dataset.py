@@ -213,7 +213,8 @@ def test_first_frame_zero_trains_the_episodes_start_on_goals_from_frame_15(tmp_p
     data = HindsightGoalChunks(cache, 32, 5, 20, goal_lead=15, first_frame=0, change_weight=2.0)
     assert [s for _, s in data.index] == [0, 32, 64, 68]
     chunk = data.get(0, np.random.default_rng(0))
-    assert (chunk.goal_steps >= 15).all() and np.isfinite(chunk.goals).all()
+    np.testing.assert_array_equal(chunk.frames, cache.frames[0][:32])  # the episode's start
+    assert np.isfinite(chunk.goals).all()
     acts = cache.actions[0][:32]
     changed = np.concatenate([[False], acts[1:] != acts[:-1]])
     assert chunk.loss_mask.tolist() == np.where(changed, 2.0, 1.0).tolist()

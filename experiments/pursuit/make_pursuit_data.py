@@ -1,14 +1,16 @@
 """Episodes of the play agent pursuing one event from the steerability's kind of start.
 
     PYTHONPATH=. python experiments/pursuit/make_pursuit_data.py --out_dir data/pursuit_drink \
-        --event collect_drink --episodes 2000 --seed 1000000
+        --event collect_drink --episodes 2500 --seed 1000000
 
 Each episode starts as a steerability rollout does (`event_starts`: a fresh world, a wood pickaxe
 for stone), on env seeds far from the selection (100000-) and held-out (150000-) seeds, and the
 play agent (only what it has seen, exploration noise 0.1) pursues the event for `--steps` steps,
 again after each success. The episode begins with 15 copies of the first frame (`noop`, marked as
 noise, so they carry no loss): the trainer's chunks start at frame 15 (upstream's offset), so the
-first real frame is trained with an empty memory, as a rollout starts.
+first real frame is trained with an empty memory, as a rollout starts. An episode that ends in
+death before a training chunk's worth of frames is not written (so the data leans toward
+survivors), and it is played again on a re-run.
 """
 
 from __future__ import annotations

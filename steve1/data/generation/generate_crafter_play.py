@@ -94,8 +94,8 @@ def play_episode(
     With a `driver`, the executed action is the driver's whenever it takes the wheel (the agent's
     otherwise), and every frame's recorded action is the agent's own choice before its exploration
     noise (`PlayAgent.decision`): what the agent would do in the state it is in. No frame is then
-    marked as noise, and `states["driven"]` holds the driver's action in the frames it acted in
-    (-1 in the others).
+    marked as noise; `states["executed"]` holds the action the env executed (the driver's, or the
+    agent's with its noise) and `states["driven"]` whether the driver chose it.
     """
     env_seed, agent_seq = episode_seeds(cfg.seed, index)
     env = env or DeterministicCrafter(size=(cfg.size, cfg.size), length=cfg.max_steps)
@@ -118,7 +118,8 @@ def play_episode(
         )
     obs = env.reset()
     agent.reset(env)
-    frames, actions, states, intentions, exploring, driven = [], [], [], [], [], []
+    frames, actions, states, intentions, exploring = [], [], [], [], []
+    executions, driven = [], []
     done = False
     while not done:
         states.append(capture_state(env))
@@ -127,7 +128,8 @@ def play_episode(
             took = driver.act(obs, agent.intention, action)
             executed = action if took is None else int(took)
             action = agent.decision
-            driven.append(executed if took is not None else -1)
+            executions.append(executed)
+            driven.append(took is not None)
         intentions.append(INTENTIONS.index(agent.intention))
         exploring.append(agent.exploring and driver is None)
         if facing_rng is not None and executed in MOVES:
@@ -139,7 +141,8 @@ def play_episode(
     state_arrays["intention"] = np.array(intentions, np.uint8)
     state_arrays["explore"] = np.array(exploring, bool)
     if driver is not None:
-        state_arrays["driven"] = np.array(driven, np.int16)
+        state_arrays["executed"] = np.array(executions, np.int16)
+        state_arrays["driven"] = np.array(driven, bool)
     player = env._player
     metadata = {
         "world": "crafter",

@@ -70,8 +70,9 @@ def driven_frames(reader: EpisodeReader) -> tuple[int, int]:
     states = reader.load_states()
     if "driven" not in states:
         return 0, 0
-    took = states["driven"] >= 0
-    return int(took.sum()), int((states["driven"][took] != reader.load_actions()[took]).sum())
+    took = states["driven"].astype(bool)
+    differs = states["executed"][took] != reader.load_actions()[took]
+    return int(took.sum()), int(differs.sum())
 
 
 def print_play_stats(data_dir: Path | str) -> dict[str, Any]:
