@@ -65,6 +65,7 @@ class LearnerDriver:
     ) -> None:
         self.settings = settings
         self.codes = np.asarray(codebook.codes, np.float32)
+        self.no_goal = np.zeros_like(self.codes[0])
         self.agent = GuidedAgent(policy, 1, settings.cond_scale, seed=0)
         events = code_events(codebook)
         self.codes_of = {
@@ -106,7 +107,7 @@ class LearnerDriver:
             self._stop()
         if not self.watching:
             return None
-        goal = self.codes[self.code] if self.code is not None else np.zeros_like(self.codes[0])
+        goal = self.codes[self.code] if self.code is not None else self.no_goal
         learner_action = int(self.agent.act(obs[None], goal[None])[0])
         if self.code is None:
             return None

@@ -23,8 +23,9 @@ import numpy as np
 from tqdm import tqdm
 
 from hierarchical.steerability import _counts, event_starts
-from steve1.data.episode_storage import EMBED_OFFSET, is_episode_dir, write_episode
+from steve1.data.episode_storage import EMBED_OFFSET, is_episode_dir
 from steve1.data.generation.crafter_state import ACHIEVEMENTS, capture_state, stack_states
+from steve1.data.generation.generate_crafter_play import store_episode
 from steve1.data.generation.intentions import NOOP
 from steve1.data.generation.play_agent import INTENTIONS, PlayAgent, Task
 from steve1.goal_encoders import crafter as crafter_goal
@@ -84,9 +85,7 @@ def _one(job: tuple) -> int:
     ep = pursuit_episode(event, seed, steps, epsilon)
     if len(ep["actions"]) < EMBED_OFFSET + 64:
         return 0  # died too early for one training chunk
-    embeds = crafter_goal.encode_episode(ep["states"])
-    write_episode(path, ep["frames"], ep["actions"], embeds, ep["metadata"], ep["states"])
-    return len(ep["actions"])
+    return store_episode(path, ep)
 
 
 def main() -> None:

@@ -267,11 +267,8 @@ class HindsightGoalChunks:
             weights *= np.where(self.lead_up[episode][chunk], self.event_weight, 1.0)
         if self.change_weight != 1.0:
             actions = self.cache.actions[episode]
+            before = np.concatenate([actions[:1], actions[:-1]])  # the previous frame's action
             now = actions[chunk]
-            if start:
-                before = actions[start - 1 : start - 1 + self.T]
-            else:
-                before = np.concatenate([now[:1], now[:-1]])
-            changed = (now != before).reshape(len(now), -1).any(axis=1)
+            changed = (now != before[chunk]).reshape(len(now), -1).any(axis=1)
             weights *= np.where(changed, self.change_weight, 1.0)
         return weights.astype(np.float32)

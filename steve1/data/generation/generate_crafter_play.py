@@ -194,7 +194,12 @@ def generate_one(
     path = cfg.output_dir / episode_name(cfg.seed, index)
     if is_episode_dir(path):
         return 0
-    episode = play_episode(cfg, index, env, driver)
+    return store_episode(path, play_episode(cfg, index, env, driver))
+
+
+def store_episode(path: Path, episode: dict[str, Any]) -> int:
+    """Write a played episode (`play_episode`'s dict) with its goal embeddings, atomically;
+    returns its number of frames."""
     embeds = crafter_goal.encode_episode(episode["states"])
     write_episode(
         path, episode["frames"], episode["actions"], embeds, episode["metadata"], episode["states"]

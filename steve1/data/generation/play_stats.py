@@ -27,8 +27,10 @@ def play_stats(data_dir: Path | str) -> dict[str, Any]:
     names = sorted(metas[0]["achievements"])
     counts = np.array([[m["achievements"][n] for n in names] for m in metas], dtype=np.float64)
     lengths = np.array([m["length"] for m in metas])
-    drinks = np.array([drinks_at_full(r) for r in readers]).sum(axis=0)
-    driven = np.array([driven_frames(r) for r in readers]).sum(axis=0)
+    states = [r.load_states() for r in readers]
+    drinks = np.array([drinks_at_full(r, s) for r, s in zip(readers, states, strict=True)])
+    driven = np.array([driven_frames(r, s) for r, s in zip(readers, states, strict=True)])
+    drinks, driven = drinks.sum(axis=0), driven.sum(axis=0)
     return {
         "episodes": len(metas),
         "frames": int(lengths.sum()),
@@ -48,12 +50,15 @@ def play_stats(data_dir: Path | str) -> dict[str, Any]:
     }
 
 
-def drinks_at_full(reader: EpisodeReader) -> tuple[int, int]:
-    """(drinks, drinks taken with a full drink bar) in one episode, from its recorded states.
+def drinks_at_full(
+    reader: EpisodeReader, states: dict[str, np.ndarray] | None = None
+) -> tuple[int, int]:
+    """(drinks, drinks taken with a full drink bar) in one episode, from its recorded states
+    (`states`: the reader's, if already loaded).
 
     States are recorded before each action, so the bar is read at the frame before the drink (a
     drink on the episode's very last action is not seen)."""
-    states = reader.load_states()
+    states = reader.load_states() if states is None else states
     if "achievements" not in states or "inventory" not in states:
         raise SystemExit(
             f"error: {reader.path} has no recorded achievements/inventory (states.npz); "
@@ -64,10 +69,12 @@ def drinks_at_full(reader: EpisodeReader) -> tuple[int, int]:
     return len(drunk), int((bar >= FULL).sum())
 
 
-def driven_frames(reader: EpisodeReader) -> tuple[int, int]:
+def driven_frames(
+    reader: EpisodeReader, states: dict[str, np.ndarray] | None = None
+) -> tuple[int, int]:
     """(frames in which a driver acted, those whose label differs from the driver's action) in
     one episode of on-policy data (`hierarchical.dagger_play`); (0, 0) for play data."""
-    states = reader.load_states()
+    states = reader.load_states() if states is None else states
     if "driven" not in states:
         return 0, 0
     took = states["driven"].astype(bool)
