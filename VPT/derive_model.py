@@ -10,7 +10,8 @@ or pixel boxes of the frame hidden from the CNN.
 `attention_memory_size` to `timesteps + k`, so that each frame attends to itself and the k - 1
 frames before it (the first k frames of an episode compute the same as in the source model).
 `--hide_boxes top,bottom,left,right ...` sets the trunk's `hide_boxes` (pixels zeroed before the
-CNN). Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with `--in_model` /
+CNN). `--goal_film` (a low level only) adds the goal's scale and shift of the heads' input
+(`steve1.embed_conditioned_policy`), zero: the derived model acts as the source does. Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with `--in_model` /
 `--in_weights` (experiments/hidden_vitals/).
 """
 
@@ -29,6 +30,7 @@ def derive(
     out: Path,
     memory: int | None = None,
     hide_boxes: list[list[int]] | None = None,
+    goal_film: bool = False,
 ) -> dict:
     """Write `<out>.model` / `<out>.weights`; returns the new policy kwargs."""
     spec = load_model_file(in_model)
@@ -47,6 +49,12 @@ def derive(
     if hide_boxes is not None:
         check_boxes(hide_boxes, kwargs["img_shape"])
         kwargs["hide_boxes"] = [list(box) for box in hide_boxes]
+    if goal_film:
+        goal = tensors.get("net.mineclip_embed_linear.weight")
+        if goal is None:
+            raise ValueError(f"--goal_film: {in_weights} has no goal projection (not a low level)")
+        kwargs["goal_film"] = True
+        tensors["net.goal_film.weight"] = goal.new_zeros(2 * goal.shape[0], goal.shape[1])
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model_file(
         out.with_name(out.name + ".model"), kwargs, spec.pi_head_kwargs, spec.action_space
@@ -69,11 +77,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output path without suffix")
     parser.add_argument("--memory", type=int, default=None, help="frames each frame attends to")
     parser.add_argument("--hide_boxes", type=_box, nargs="+", default=None)
+    parser.add_argument(
+        "--goal_film",
+        action="store_true",
+        help="add the goal's scale and shift of the heads' input (zero: the same policy)",
+    )
     args = parser.parse_args(argv)
-    kwargs = derive(args.in_model, args.in_weights, args.out, args.memory, args.hide_boxes)
+    kwargs = derive(
+        args.in_model, args.in_weights, args.out, args.memory, args.hide_boxes, args.goal_film
+    )
     print(
         f"wrote {args.out}.model / .weights: attention_memory_size "
-        f"{kwargs['attention_memory_size']}, hide_boxes {kwargs.get('hide_boxes')}"
+        f"{kwargs['attention_memory_size']}, hide_boxes {kwargs.get('hide_boxes')}, "
+        f"goal_film {kwargs.get('goal_film', False)}"
     )
 
 

@@ -2,7 +2,8 @@
 
 `VPTNet` is the trunk (`net.*` in checkpoints), built from the `net.args` kwargs of a `.model`
 file; `VPTPolicy` adds `value_head` and `pi_head`. Subclasses add inputs through
-`VPTNet.input_residual` (STEVE-1's goal projection lives in `steve1/`).
+`VPTNet.input_residual` and `VPTNet.modulate_latent` (STEVE-1's goal projection lives in
+`steve1/`).
 
 Recurrent state: a list with one `(valid, keys, values)` tuple of batch-first tensors per
 transformer block; `map_state` / `concat_states` / `assign_state_rows` index, detach, move,
@@ -166,7 +167,13 @@ class VPTNet(nn.Module):
         self, obs: Mapping[str, torch.Tensor], state: State, first: torch.Tensor
     ) -> tuple[torch.Tensor, State]:
         x, state = self.recurrent(obs, state, first)
-        return self.latent(x), state
+        return self.modulate_latent(self.latent(x), obs), state
+
+    def modulate_latent(
+        self, latent: torch.Tensor, obs: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """The heads' input from `latent` (..., hidsize) and the extra inputs; plain VPT: as is."""
+        return latent
 
     def recurrent(
         self, obs: Mapping[str, torch.Tensor], state: State, first: torch.Tensor

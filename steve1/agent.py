@@ -134,7 +134,7 @@ class GuidedAgent:
         latent = net.latent(self.stepper.step(inputs, inactive))
         if ids is not None:
             latent = latent[rows]
-        return self.policy.pi_head(latent)
+        return self.policy.pi_head(net.modulate_latent(latent, {GOAL_KEY: goals}))
 
     def _guide(self, logits: Any, n: int) -> Any:
         cond, uncond = _split(logits, 0, n), _split(logits, n, 2 * n)

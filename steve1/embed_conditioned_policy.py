@@ -5,6 +5,13 @@ init, as upstream: official VPT weights leave it untouched). The goal enters thr
 `mineclip_embed`, shaped (B, T, goal_dim), un-normalised; an all-zero goal is the unconditioned
 input used for classifier-free guidance. `goal_dim` is 512 for MineCLIP; Crafter's goal encoder
 has its own size. In a `.model` file it is the net kwarg `mineclip_embed_dim` (STEVE-1's name).
+
+Beyond STEVE-1, the net kwarg `goal_film=True` (Crafter experiments; off by default, so STEVE-1's
+files are unchanged) adds `net.goal_film = Linear(goal_dim, 2 * hidsize, bias=False)`, zero at
+init: the heads' input becomes `latent * (1 + gamma) + beta` with `gamma, beta` the two halves of
+`goal_film(goal)`. A zero goal leaves the latent as it is, so the unconditioned stream of
+classifier-free guidance is unchanged, and a model derived from trained weights starts where they
+are.
 """
 
 from __future__ import annotations
@@ -25,13 +32,31 @@ MINECLIP_DIM = 512
 class EmbedConditionedNet(VPTNet):
     """VPT trunk whose transformer input is `img_process(img) + mineclip_embed_linear(goal)`."""
 
-    def __init__(self, *, mineclip_embed_dim: int = MINECLIP_DIM, **kwargs: Any) -> None:
+    def __init__(
+        self, *, mineclip_embed_dim: int = MINECLIP_DIM, goal_film: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.goal_dim = int(mineclip_embed_dim)
         # Created after the trunk so it follows `final_ln` in the state dict, as in STEVE-1.
         self.mineclip_embed_linear = nn.Linear(self.goal_dim, self.hidsize)
+        self.goal_film = None
+        if goal_film:
+            self.goal_film = nn.Linear(self.goal_dim, 2 * self.hidsize, bias=False)
+            nn.init.zeros_(self.goal_film.weight)
 
     def input_residual(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.mineclip_embed_linear(self._goal(obs))
+
+    def modulate_latent(
+        self, latent: torch.Tensor, obs: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:
+        if self.goal_film is None:
+            return latent
+        gamma, beta = self.goal_film(self._goal(obs)).chunk(2, dim=-1)
+        return latent * (1.0 + gamma) + beta
+
+    def _goal(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """`obs[GOAL_KEY]` checked and cast to the weights' dtype."""
         if GOAL_KEY not in obs:
             raise KeyError(
                 f"goal-conditioned policy needs obs[{GOAL_KEY!r}] (B, T, {self.goal_dim})"
@@ -41,7 +66,7 @@ class EmbedConditionedNet(VPTNet):
             raise ValueError(
                 f"obs[{GOAL_KEY!r}] has {goal.shape[-1]} features, the policy {self.goal_dim}"
             )
-        return self.mineclip_embed_linear(goal.to(self.mineclip_embed_linear.weight.dtype))
+        return goal.to(self.mineclip_embed_linear.weight.dtype)
 
 
 class EmbedConditionedPolicy(VPTPolicy):

@@ -62,3 +62,47 @@ def test_memory_out_of_range_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ValueError, match="lies outside the 64x64 frame"):
         main([*args, "--out", str(tmp_path / "x"), "--hide_boxes", "0,8,0,65"])
     assert not (tmp_path / "x.model").exists()
+
+
+def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path) -> None:
+    from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy
+
+    torch.manual_seed(0)
+    src = EmbedConditionedPolicy(get_preset("tiny").policy_kwargs, 17, goal_dim=5).eval()
+    save_policy(src, tmp_path / "src.model", tmp_path / "src.weights")
+    args = [
+        "--in_model",
+        str(tmp_path / "src.model"),
+        "--in_weights",
+        str(tmp_path / "src.weights"),
+    ]
+    main([*args, "--out", str(tmp_path / "film"), "--goal_film"])
+    film = load_policy(
+        tmp_path / "film.model", tmp_path / "film.weights", 17, EmbedConditionedPolicy
+    ).eval()
+    assert film.policy_kwargs["goal_film"] is True
+    img = torch.randint(0, 256, (2, 6, 64, 64, 3), dtype=torch.uint8)
+    goal = torch.randn(2, 6, 5)
+
+    def run(policy: VPTPolicy, g: torch.Tensor) -> torch.Tensor:
+        first = torch.zeros(img.shape[:2], dtype=torch.bool)
+        with torch.no_grad():
+            obs = {"img": img, GOAL_KEY: g}
+            return policy(obs, policy.initial_state(2), first)[0].pi_logits
+
+    torch.testing.assert_close(run(film, goal), run(src, goal))  # zero scale and shift
+    with torch.no_grad():
+        film.net.goal_film.weight.normal_()
+    assert not torch.allclose(run(film, goal), run(src, goal))
+    zero = torch.zeros_like(goal)  # the unconditioned stream is untouched
+    torch.testing.assert_close(run(film, zero), run(src, zero))
+    plain = VPTPolicy(get_preset("tiny").policy_kwargs, 17)
+    save_policy(plain, tmp_path / "plain.model", tmp_path / "plain.weights")
+    plain_args = [
+        "--in_model",
+        str(tmp_path / "plain.model"),
+        "--in_weights",
+        str(tmp_path / "plain.weights"),
+    ]
+    with pytest.raises(ValueError, match="has no goal projection"):
+        main([*plain_args, "--out", str(tmp_path / "x"), "--goal_film"])

@@ -139,7 +139,8 @@ def build_policy(
         load_weights(policy, args.in_weights, strict=True, include=init_prefixes)
         return policy
     result = load_weights(policy, args.in_weights, strict=False)
-    missing = [k for k in result.missing if not k.startswith("net.mineclip_embed_linear.")]
+    new_layers = ("net.mineclip_embed_linear.", "net.goal_film.")
+    missing = [k for k in result.missing if not k.startswith(new_layers)]
     if missing or result.unexpected:
         raise SystemExit(
             f"error: {args.in_weights} does not fit the model: missing {missing[:5]}"
