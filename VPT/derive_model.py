@@ -10,18 +10,22 @@ or pixel boxes of the frame hidden from the CNN.
 `attention_memory_size` to `timesteps + k`, so that each frame attends to itself and the k - 1
 frames before it (the first k frames of an episode compute the same as in the source model).
 `--hide_boxes top,bottom,left,right ...` sets the trunk's `hide_boxes` (pixels zeroed before the
-CNN). `--goal_film` (a low level only) adds the goal's scale and shift of the heads' input
-(`steve1.embed_conditioned_policy`), zero: the derived model acts as the source does. Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with `--in_model` /
+CNN). `--goal_film head cnn` (a low level only) lets the goal scale and shift the heads' input
+and every CNN stack's channels (`steve1.embed_conditioned_policy`), zero at first: the derived
+model acts as the source does. Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with `--in_model` /
 `--in_weights` (experiments/hidden_vitals/).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from VPT.checkpoint import load_model_file, read_weights, save_model_file, save_weights
-from VPT.policy import check_boxes
+from VPT.policy import VPTNet, check_boxes
 
 
 def derive(
@@ -30,7 +34,7 @@ def derive(
     out: Path,
     memory: int | None = None,
     hide_boxes: list[list[int]] | None = None,
-    goal_film: bool = False,
+    goal_film: Sequence[str] = (),
 ) -> dict:
     """Write `<out>.model` / `<out>.weights`; returns the new policy kwargs."""
     spec = load_model_file(in_model)
@@ -50,17 +54,31 @@ def derive(
         check_boxes(hide_boxes, kwargs["img_shape"])
         kwargs["hide_boxes"] = [list(box) for box in hide_boxes]
     if goal_film:
-        goal = tensors.get("net.mineclip_embed_linear.weight")
-        if goal is None:
-            raise ValueError(f"--goal_film: {in_weights} has no goal projection (not a low level)")
-        kwargs["goal_film"] = True
-        tensors["net.goal_film.weight"] = goal.new_zeros(2 * goal.shape[0], goal.shape[1])
+        tensors.update(_zero_film(kwargs, tensors, goal_film, in_weights))
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model_file(
         out.with_name(out.name + ".model"), kwargs, spec.pi_head_kwargs, spec.action_space
     )
     save_weights(tensors, out.with_name(out.name + ".weights"))
     return kwargs
+
+
+def _zero_film(
+    kwargs: dict, tensors: dict, where: Sequence[str], in_weights: Path
+) -> dict[str, torch.Tensor]:
+    """Set the goal-FiLM kwargs named in `where` (`head`, `cnn`) and return their zero weights."""
+    goal = tensors.get("net.mineclip_embed_linear.weight")
+    if goal is None:
+        raise ValueError(f"--goal_film: {in_weights} has no goal projection (not a low level)")
+    with torch.device("meta"):
+        chans = VPTNet(**kwargs).img_process.cnn.chans
+    widths = {"head": ("goal_film", 2 * goal.shape[0]), "cnn": ("goal_film_cnn", 2 * sum(chans))}
+    out = {}
+    for name in where:
+        key, width = widths[name]
+        kwargs[key] = True
+        out[f"net.{key}.weight"] = goal.new_zeros(width, goal.shape[1])
+    return out
 
 
 def _box(text: str) -> list[int]:
@@ -79,8 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hide_boxes", type=_box, nargs="+", default=None)
     parser.add_argument(
         "--goal_film",
-        action="store_true",
-        help="add the goal's scale and shift of the heads' input (zero: the same policy)",
+        nargs="+",
+        choices=["head", "cnn"],
+        default=(),
+        help="a low level only: let the goal scale and shift the heads' input (head) or every "
+        "CNN stack's channels (cnn); zero at first, so the derived model acts as the source",
     )
     args = parser.parse_args(argv)
     kwargs = derive(
@@ -89,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"wrote {args.out}.model / .weights: attention_memory_size "
         f"{kwargs['attention_memory_size']}, hide_boxes {kwargs.get('hide_boxes')}, "
-        f"goal_film {kwargs.get('goal_film', False)}"
+        f"goal_film {list(args.goal_film)}"
     )
 
 

@@ -110,6 +110,7 @@ class ImpalaCNN(nn.Module):
     ) -> None:
         super().__init__()
         height, width, channels = (int(v) for v in img_shape)
+        self.chans = [int(c) for c in chans]
         self.stacks = nn.ModuleList()
         for i, out_channels in enumerate(chans):
             self.stacks.append(
@@ -134,15 +135,22 @@ class ImpalaCNN(nn.Module):
         self.outsize = outsize
         self.reference = reference_default()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, film: Sequence[torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """:param film: per stack, (B, T, 2 * channels): each stack's output `x` becomes
+        `x * (1 + gamma) + beta` (its two halves, per channel); none: the plain CNN."""
         batch, time = x.shape[:2]
         x = x.reshape(batch * time, *x.shape[2:]).permute(0, 3, 1, 2)  # NHWC -> NCHW view
         if not self.reference and x.shape[0] > 1:
             # Channels-last for several frames (a no-op for NHWC frames); one frame runs faster
             # in whatever layout it comes in (measured by benchmarks/bench_encoder.py).
             x = x.contiguous(memory_format=torch.channels_last)
-        for stack in self.stacks:
+        for i, stack in enumerate(self.stacks):
             x = stack(x, reference=self.reference)
+            if film is not None:
+                gamma, beta = film[i].reshape(batch * time, -1, 1, 1).chunk(2, dim=1)
+                x = x * (1.0 + gamma) + beta
         # Flatten channel-major (C, H, W), the order of the official dense weights.
         x = x.reshape(batch, time, -1)
         return self.dense(x)
@@ -179,5 +187,7 @@ class ImgObsProcess(nn.Module):
         dense_norm = "layer" if norm != "none" else "none"
         self.linear = FanInLayer(cnn_outsize, hidsize, "linear", dense_norm)
 
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.cnn(img))
+    def forward(
+        self, img: torch.Tensor, film: Sequence[torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        return self.linear(self.cnn(img, film))

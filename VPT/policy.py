@@ -179,7 +179,7 @@ class VPTNet(nn.Module):
         self, obs: Mapping[str, torch.Tensor], state: State, first: torch.Tensor
     ) -> tuple[torch.Tensor, State]:
         """The first half of `forward`: frames (and extra inputs) -> the transformer's output."""
-        x = obs[IMG_FEATURES_KEY] if IMG_FEATURES_KEY in obs else self.encode_images(obs["img"])
+        x = obs[IMG_FEATURES_KEY] if IMG_FEATURES_KEY in obs else self.encode_obs(obs)
         extra = self.input_residual(obs)
         if extra is not None:
             x = x + extra
@@ -187,16 +187,23 @@ class VPTNet(nn.Module):
             x = self.pre_lstm_ln(x)
         return self.recurrent_layer(x, first.bool(), state)
 
-    def encode_images(self, img: torch.Tensor) -> torch.Tensor:
+    def encode_obs(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The image features of `obs["img"]`; subclasses may let other inputs shape them."""
+        return self.encode_images(obs["img"])
+
+    def encode_images(
+        self, img: torch.Tensor, film: Sequence[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Frames uint8 (B, T, H, W, C) -> image features (B, T, hidsize), the CNN's output.
 
         Callers that run several streams on the same frames (classifier-free guidance runs a
         conditioned and an unconditioned stream per env) encode them once and pass the features
-        as `obs[IMG_FEATURES_KEY]`.
+        as `obs[IMG_FEATURES_KEY]`. `film`: per CNN stack, a scale and shift of its channels
+        (see `ImpalaCNN.forward`).
         """
         if img.ndim != 5:
             raise ValueError(f"obs['img'] must be (B, T, H, W, C), got shape {tuple(img.shape)}")
-        return self.img_process(self.scale_images(img))
+        return self.img_process(self.scale_images(img), film)
 
     def scale_images(self, img: torch.Tensor) -> torch.Tensor:
         """Frames (..., H, W, C) -> floats for the CNN: divided by `img_scale`, with every

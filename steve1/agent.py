@@ -90,15 +90,24 @@ class GuidedAgent:
             ids = None if every else np.asarray(env_ids, dtype=np.int64)
             if self.fast:
                 return self._guide(self._fast_logits(img, goal, ids), len(img))
-            features = self.policy.net.encode_images(img[:, None])  # once for both streams
-            return self._guide(self._reference_logits(features, goal, ids), len(img))
+            net = self.policy.net
+            features = net.encode_images(img[:, None])  # once for both streams, unless
+            cond = features  # the goal shapes the CNN's features (`goal_film_cnn`)
+            if net.goal_film_cnn is not None:
+                cond = net.encode_images(img[:, None], net.cnn_film(goal[:, None]))
+            return self._guide(self._reference_logits(cond, features, goal, ids), len(img))
 
     def _reference_logits(
-        self, features: torch.Tensor, goal: torch.Tensor, ids: np.ndarray | None
+        self,
+        cond: torch.Tensor,
+        uncond: torch.Tensor,
+        goal: torch.Tensor,
+        ids: np.ndarray | None,
     ) -> Any:
-        """Log-probs (2n, ...) of the acting streams through `forward_rows` (cond rows first)."""
+        """Log-probs (2n, ...) of the acting streams through `forward_rows` (cond rows first),
+        from the image features of each stream."""
         obs = {
-            IMG_FEATURES_KEY: torch.cat([features, features]),
+            IMG_FEATURES_KEY: torch.cat([cond, uncond]),
             GOAL_KEY: torch.cat([goal, torch.zeros_like(goal)])[:, None],
         }
         if ids is None:
@@ -117,9 +126,12 @@ class GuidedAgent:
         """Same as `_reference_logits` from the frames, through `VPT.stepper`: the encoder on
         the n frames, then one `TransformerStepper` step for all 2n streams."""
         net, n = self.policy.net, self.n_envs
-        x = self.encoder(net.scale_images(img))  # once for both streams
+        x = self.encoder(net.scale_images(img))  # once for both streams, unless
+        cond = x  # the goal shapes the CNN's features (`goal_film_cnn`)
+        if net.goal_film_cnn is not None:
+            cond = net.encode_images(img[:, None], net.cnn_film(goal[:, None]))[:, 0]
         goals = torch.cat([goal, torch.zeros_like(goal)])
-        inputs = torch.cat([x, x]) + net.input_residual({GOAL_KEY: goals[:, None]})[:, 0]
+        inputs = torch.cat([cond, x]) + net.input_residual({GOAL_KEY: goals[:, None]})[:, 0]
         inactive = None
         if ids is not None:  # envs that sit out: zero inputs, memory held, outputs dropped
             rows = torch.as_tensor(np.concatenate([ids, ids + n]), device=self.device)

@@ -6,12 +6,15 @@ init, as upstream: official VPT weights leave it untouched). The goal enters thr
 input used for classifier-free guidance. `goal_dim` is 512 for MineCLIP; Crafter's goal encoder
 has its own size. In a `.model` file it is the net kwarg `mineclip_embed_dim` (STEVE-1's name).
 
-Beyond STEVE-1, the net kwarg `goal_film=True` (Crafter experiments; off by default, so STEVE-1's
-files are unchanged) adds `net.goal_film = Linear(goal_dim, 2 * hidsize, bias=False)`, zero at
-init: the heads' input becomes `latent * (1 + gamma) + beta` with `gamma, beta` the two halves of
-`goal_film(goal)`. A zero goal leaves the latent as it is, so the unconditioned stream of
-classifier-free guidance is unchanged, and a model derived from trained weights starts where they
-are.
+Beyond STEVE-1, two net kwargs (Crafter experiments; off by default, so STEVE-1's files are
+unchanged) let the goal scale and shift features (FiLM), both zero at init:
+- `goal_film=True`: `net.goal_film = Linear(goal_dim, 2 * hidsize, bias=False)`; the heads' input
+  becomes `latent * (1 + gamma) + beta` with `gamma, beta` the two halves of `goal_film(goal)`;
+- `goal_film_cnn=True`: `net.goal_film_cnn = Linear(goal_dim, 2 * sum(CNN channels), bias=False)`;
+  the output of every CNN stack is scaled and shifted per channel, so the image features depend
+  on the goal (the two guidance streams then need two CNN passes).
+A zero goal leaves every feature as it is, so the unconditioned stream of classifier-free guidance
+is unchanged, and a model derived from trained weights starts where they are.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ class EmbedConditionedNet(VPTNet):
     """VPT trunk whose transformer input is `img_process(img) + mineclip_embed_linear(goal)`."""
 
     def __init__(
-        self, *, mineclip_embed_dim: int = MINECLIP_DIM, goal_film: bool = False, **kwargs: Any
+        self,
+        *,
+        mineclip_embed_dim: int = MINECLIP_DIM,
+        goal_film: bool = False,
+        goal_film_cnn: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.goal_dim = int(mineclip_embed_dim)
@@ -43,6 +51,22 @@ class EmbedConditionedNet(VPTNet):
         if goal_film:
             self.goal_film = nn.Linear(self.goal_dim, 2 * self.hidsize, bias=False)
             nn.init.zeros_(self.goal_film.weight)
+        self.goal_film_cnn = None
+        if goal_film_cnn:
+            chans = self.img_process.cnn.chans
+            self.goal_film_cnn = nn.Linear(self.goal_dim, 2 * sum(chans), bias=False)
+            nn.init.zeros_(self.goal_film_cnn.weight)
+
+    def encode_obs(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.encode_images(obs["img"], self.cnn_film(self._goal(obs)))
+
+    def cnn_film(self, goal: torch.Tensor) -> list[torch.Tensor] | None:
+        """Per CNN stack, the goal's (..., 2 * channels) scale and shift; None without
+        `goal_film_cnn` (the plain CNN)."""
+        if self.goal_film_cnn is None:
+            return None
+        sizes = [2 * c for c in self.img_process.cnn.chans]
+        return list(self.goal_film_cnn(goal).split(sizes, dim=-1))
 
     def input_residual(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.mineclip_embed_linear(self._goal(obs))

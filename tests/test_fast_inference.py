@@ -21,8 +21,9 @@ def policy(preset, action_space=17, seed=0, **overrides):
         for block in pol.net.recurrent_layer.blocks:
             block.r.orc_block.b_nd.mul_(5.0)
         pol.net.mineclip_embed_linear.weight.mul_(3.0)
-        if pol.net.goal_film is not None:  # zero at init: give the goal's scale a value
-            pol.net.goal_film.weight.normal_(0.0, 0.3)
+        for film in (pol.net.goal_film, pol.net.goal_film_cnn):
+            if film is not None:  # zero at init: give the goal's scales a value
+                film.weight.normal_(0.0, 0.3)
     return pol.eval()
 
 
@@ -54,7 +55,14 @@ def rollout(agent, frames, goals, plan, sample):
     [("tiny", 17, 40), ("crafter", 17, 140), ("tiny", {"camera": 11, "buttons": 5}, 20)],
 )
 @pytest.mark.parametrize(
-    "variant", ["plain", "hidden boxes", "one frame of memory", "goal scales the heads' input"]
+    "variant",
+    [
+        "plain",
+        "hidden boxes",
+        "one frame of memory",
+        "goal scales the heads' input",
+        "goal scales the CNN",
+    ],
 )
 def test_fast_path_matches_the_reference(preset, action_space, steps, variant):
     overrides = {
@@ -64,6 +72,7 @@ def test_fast_path_matches_the_reference(preset, action_space, steps, variant):
             "attention_memory_size": get_preset(preset).policy_kwargs["timesteps"] + 1
         },
         "goal scales the heads' input": {"goal_film": True},
+        "goal scales the CNN": {"goal_film_cnn": True},
     }[variant]
     pol, n = policy(preset, action_space, **overrides), 3
     rng = np.random.default_rng(0)

@@ -64,7 +64,8 @@ def test_memory_out_of_range_is_a_clear_error(tmp_path) -> None:
     assert not (tmp_path / "x.model").exists()
 
 
-def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path) -> None:
+@pytest.mark.parametrize("where", ["head", "cnn"])
+def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path, where) -> None:
     from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy
 
     torch.manual_seed(0)
@@ -76,11 +77,12 @@ def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path) -> N
         "--in_weights",
         str(tmp_path / "src.weights"),
     ]
-    main([*args, "--out", str(tmp_path / "film"), "--goal_film"])
+    main([*args, "--out", str(tmp_path / "film"), "--goal_film", where])
     film = load_policy(
         tmp_path / "film.model", tmp_path / "film.weights", 17, EmbedConditionedPolicy
     ).eval()
-    assert film.policy_kwargs["goal_film"] is True
+    key = {"head": "goal_film", "cnn": "goal_film_cnn"}[where]
+    assert film.policy_kwargs[key] is True
     img = torch.randint(0, 256, (2, 6, 64, 64, 3), dtype=torch.uint8)
     goal = torch.randn(2, 6, 5)
 
@@ -92,7 +94,7 @@ def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path) -> N
 
     torch.testing.assert_close(run(film, goal), run(src, goal))  # zero scale and shift
     with torch.no_grad():
-        film.net.goal_film.weight.normal_()
+        getattr(film.net, key).weight.normal_()
     assert not torch.allclose(run(film, goal), run(src, goal))
     zero = torch.zeros_like(goal)  # the unconditioned stream is untouched
     torch.testing.assert_close(run(film, zero), run(src, zero))
@@ -105,4 +107,4 @@ def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path) -> N
         str(tmp_path / "plain.weights"),
     ]
     with pytest.raises(ValueError, match="has no goal projection"):
-        main([*plain_args, "--out", str(tmp_path / "x"), "--goal_film"])
+        main([*plain_args, "--out", str(tmp_path / "x"), "--goal_film", where])

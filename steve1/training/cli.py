@@ -139,7 +139,7 @@ def build_policy(
         load_weights(policy, args.in_weights, strict=True, include=init_prefixes)
         return policy
     result = load_weights(policy, args.in_weights, strict=False)
-    new_layers = ("net.mineclip_embed_linear.", "net.goal_film.")
+    new_layers = ("net.mineclip_embed_linear.", "net.goal_film.", "net.goal_film_cnn.")
     missing = [k for k in result.missing if not k.startswith(new_layers)]
     if missing or result.unexpected:
         raise SystemExit(
