@@ -1,13 +1,21 @@
-"""`VPT.derive_model`: a shorter memory keeps the nearest position biases; hidden boxes; errors."""
+"""`VPT.derive_model`: a shorter memory keeps the nearest position biases; hidden boxes; goal FiLM
+starts at zero; errors."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy
 from VPT import VPTPolicy, get_preset
 from VPT.checkpoint import load_policy, save_policy
 from VPT.derive_model import main
+
+
+def _saved(policy: VPTPolicy, path) -> list[str]:
+    """Save `policy` as `<path>.model` / `.weights`; the CLI arguments that name them."""
+    save_policy(policy, f"{path}.model", f"{path}.weights")
+    return ["--in_model", f"{path}.model", "--in_weights", f"{path}.weights"]
 
 
 def _run(policy: VPTPolicy, img: torch.Tensor) -> torch.Tensor:
@@ -22,14 +30,8 @@ def test_shorter_memory_and_hidden_boxes(tmp_path) -> None:
     with torch.no_grad():
         for block in src.net.recurrent_layer.blocks:
             block.r.orc_block.b_nd.normal_()
-    save_policy(src, tmp_path / "src.model", tmp_path / "src.weights")
+    args = _saved(src, tmp_path / "src")
     maxlen = src.net.recurrent_layer.blocks[0].r.maxlen
-    args = [
-        "--in_model",
-        str(tmp_path / "src.model"),
-        "--in_weights",
-        str(tmp_path / "src.weights"),
-    ]
     main([*args, "--out", str(tmp_path / "same"), "--memory", str(maxlen)])
     main([*args, "--out", str(tmp_path / "k2"), "--memory", "2", "--hide_boxes", "0,8,0,64"])
     same = load_policy(tmp_path / "same.model", tmp_path / "same.weights", 17).eval()
@@ -47,14 +49,7 @@ def test_shorter_memory_and_hidden_boxes(tmp_path) -> None:
 
 
 def test_memory_out_of_range_is_a_clear_error(tmp_path) -> None:
-    src = VPTPolicy(get_preset("tiny").policy_kwargs, 17)
-    save_policy(src, tmp_path / "src.model", tmp_path / "src.weights")
-    args = [
-        "--in_model",
-        str(tmp_path / "src.model"),
-        "--in_weights",
-        str(tmp_path / "src.weights"),
-    ]
+    args = _saved(VPTPolicy(get_preset("tiny").policy_kwargs, 17), tmp_path / "src")
     with pytest.raises(ValueError, match="--memory 0: must lie in 1..8"):
         main([*args, "--out", str(tmp_path / "x"), "--memory", "0"])
     with pytest.raises(SystemExit):
@@ -66,17 +61,9 @@ def test_memory_out_of_range_is_a_clear_error(tmp_path) -> None:
 
 @pytest.mark.parametrize("where", ["head", "cnn"])
 def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path, where) -> None:
-    from steve1.embed_conditioned_policy import GOAL_KEY, EmbedConditionedPolicy
-
     torch.manual_seed(0)
     src = EmbedConditionedPolicy(get_preset("tiny").policy_kwargs, 17, goal_dim=5).eval()
-    save_policy(src, tmp_path / "src.model", tmp_path / "src.weights")
-    args = [
-        "--in_model",
-        str(tmp_path / "src.model"),
-        "--in_weights",
-        str(tmp_path / "src.weights"),
-    ]
+    args = _saved(src, tmp_path / "src")
     main([*args, "--out", str(tmp_path / "film"), "--goal_film", where])
     film = load_policy(
         tmp_path / "film.model", tmp_path / "film.weights", 17, EmbedConditionedPolicy
@@ -98,13 +85,6 @@ def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path, wher
     assert not torch.allclose(run(film, goal), run(src, goal))
     zero = torch.zeros_like(goal)  # the unconditioned stream is untouched
     torch.testing.assert_close(run(film, zero), run(src, zero))
-    plain = VPTPolicy(get_preset("tiny").policy_kwargs, 17)
-    save_policy(plain, tmp_path / "plain.model", tmp_path / "plain.weights")
-    plain_args = [
-        "--in_model",
-        str(tmp_path / "plain.model"),
-        "--in_weights",
-        str(tmp_path / "plain.weights"),
-    ]
+    plain_args = _saved(VPTPolicy(get_preset("tiny").policy_kwargs, 17), tmp_path / "plain")
     with pytest.raises(ValueError, match="has no goal projection"):
         main([*plain_args, "--out", str(tmp_path / "x"), "--goal_film", where])
