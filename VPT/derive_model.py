@@ -10,8 +10,8 @@ or pixel boxes of the frame hidden from the CNN.
 `attention_memory_size` to `timesteps + k`, so that each frame attends to itself and the k - 1
 frames before it (the first k frames of an episode compute the same as in the source model).
 `--hide_boxes top,bottom,left,right ...` sets the trunk's `hide_boxes` (pixels zeroed before the
-CNN). `--goal_film head cnn` (a low level only) lets the goal scale and shift the heads' input
-and every CNN stack's channels (`steve1.embed_conditioned_policy`), zero at first: the derived
+CNN). `--goal_film head cnn` (a low level only; one or both) lets the goal scale and shift the
+heads' input and/or every CNN stack's channels (`steve1.embed_conditioned_policy`), zero at first: the derived
 model acts as the source does. Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with `--in_model` /
 `--in_weights` (experiments/hidden_vitals/).
 """
@@ -76,6 +76,11 @@ def _zero_film(
     out = {}
     for name in where:
         key, width = widths[name]
+        if kwargs.get(key):
+            raise ValueError(
+                f"--goal_film {name}: {in_weights} already has it (trained); deriving would "
+                "reset it to zero"
+            )
         kwargs[key] = True
         out[f"net.{key}.weight"] = goal.new_zeros(width, goal.shape[1])
     return out

@@ -198,8 +198,10 @@ class VPTNet(nn.Module):
 
         Callers that run several streams on the same frames (classifier-free guidance runs a
         conditioned and an unconditioned stream per env) encode them once and pass the features
-        as `obs[IMG_FEATURES_KEY]`. `film`: per CNN stack, a scale and shift of its channels
-        (see `ImpalaCNN.forward`).
+        as `obs[IMG_FEATURES_KEY]`, unless the features depend on another input: `film`, per CNN
+        stack a scale and shift of its channels (see `ImpalaCNN.forward`), is how a low level
+        with `goal_film_cnn` lets its goal shape them (`steve1.embed_conditioned_policy`);
+        without it the features are the zero goal's.
         """
         if img.ndim != 5:
             raise ValueError(f"obs['img'] must be (B, T, H, W, C), got shape {tuple(img.shape)}")

@@ -124,7 +124,8 @@ class GuidedAgent:
 
     def _fast_logits(self, img: torch.Tensor, goal: torch.Tensor, ids: np.ndarray | None) -> Any:
         """Same as `_reference_logits` from the frames, through `VPT.stepper`: the encoder on
-        the n frames, then one `TransformerStepper` step for all 2n streams."""
+        the n frames (a second, goal-shaped pass for the conditioned streams with
+        `goal_film_cnn`), then one `TransformerStepper` step for all 2n streams."""
         net, n = self.policy.net, self.n_envs
         x = self.encoder(net.scale_images(img))  # once for both streams, unless
         cond = x  # the goal shapes the CNN's features (`goal_film_cnn`)

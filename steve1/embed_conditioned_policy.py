@@ -66,7 +66,8 @@ class EmbedConditionedNet(VPTNet):
         if self.goal_film_cnn is None:
             return None
         sizes = [2 * c for c in self.img_process.cnn.chans]
-        return list(self.goal_film_cnn(goal).split(sizes, dim=-1))
+        film = self.goal_film_cnn(goal.to(self.goal_film_cnn.weight.dtype))
+        return list(film.split(sizes, dim=-1))
 
     def input_residual(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.mineclip_embed_linear(self._goal(obs))

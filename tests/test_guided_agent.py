@@ -1,6 +1,7 @@
 """The guided agent: batching is exact, λ=0 is the conditioned policy, guidance and resets."""
 
 import numpy as np
+import pytest
 import torch
 
 from steve1.agent import GuidedAgent
@@ -8,10 +9,16 @@ from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from VPT.presets import get_preset
 
 
-def policy(seed=0):
+def policy(seed=0, **film):
+    """The tiny low level; `film` (`goal_film=True`, `goal_film_cnn=True`) with non-zero FiLM."""
     torch.manual_seed(seed)
     p = get_preset("tiny")
-    return EmbedConditionedPolicy(p.policy_kwargs, 17, p.pi_head_kwargs, goal_dim=4)
+    pol = EmbedConditionedPolicy({**p.policy_kwargs, **film}, 17, p.pi_head_kwargs, goal_dim=4)
+    with torch.no_grad():
+        for layer in (pol.net.goal_film, pol.net.goal_film_cnn):
+            if layer is not None:
+                layer.weight.normal_(0.0, 0.3)
+    return pol
 
 
 def frames_and_goals(n, steps, seed=0):
@@ -33,19 +40,42 @@ def test_batched_envs_act_as_if_alone():
         assert np.array_equal(together[:, i], alone[:, 0])
 
 
-def test_zero_scale_is_the_conditioned_policy():
-    pol = policy()
-    frames, goals = frames_and_goals(2, 5)
-    actions = run(GuidedAgent(pol, 2, cond_scale=0.0), frames, goals)
+FILM = {"plain": {}, "heads": {"goal_film": True}, "cnn": {"goal_film_cnn": True}}
+
+
+def _forward(pol, frames, goals):
+    """Log-probs (n, steps, 17) of the policy run as in training (`encode_obs`) over the frames."""
+    n, steps = frames.shape[1], frames.shape[0]
     obs = {
         "img": torch.as_tensor(frames).transpose(0, 1),
-        "mineclip_embed": torch.as_tensor(goals)[:, None].expand(2, 5, 4),
+        "mineclip_embed": torch.as_tensor(goals)[:, None].expand(n, steps, goals.shape[1]),
     }
-    first = torch.zeros(2, 5, dtype=torch.bool)
+    first = torch.zeros(n, steps, dtype=torch.bool)
     first[:, 0] = True
     with torch.no_grad():
-        out, _ = pol(obs, pol.initial_state(2), first)
-    assert np.array_equal(actions.T, out.pi_logits.argmax(-1).numpy())
+        return pol(obs, pol.initial_state(n), first)[0].pi_logits
+
+
+@pytest.mark.parametrize("film", FILM)
+def test_zero_scale_is_the_conditioned_policy(film):
+    pol = policy(**FILM[film])
+    frames, goals = frames_and_goals(2, 5)
+    actions = run(GuidedAgent(pol, 2, cond_scale=0.0), frames, goals)
+    assert np.array_equal(actions.T, _forward(pol, frames, goals).argmax(-1).numpy())
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("film", FILM)
+def test_guidance_combines_the_goal_and_the_zero_goal_runs(film, fast):
+    """What the agent samples from is (1 + λ) ℓ(goal) - λ ℓ(zero goal), each stream as the
+    policy computes it in training (the goal shapes the CNN's features with `goal_film_cnn`)."""
+    pol = policy(**FILM[film]).eval()
+    frames, goals = frames_and_goals(2, 5)
+    agent = GuidedAgent(pol, 2, cond_scale=2.0, fast=fast)
+    guided = torch.stack([agent.log_probs(f, goals) for f in frames], dim=1)
+    cond, uncond = _forward(pol, frames, goals), _forward(pol, frames, 0 * goals)
+    expected = torch.log_softmax(3.0 * cond - 2.0 * uncond, dim=-1)
+    torch.testing.assert_close(guided, expected, atol=1e-4, rtol=1e-4)
 
 
 def test_guidance_changes_the_distribution_and_reset_clears_one_env():

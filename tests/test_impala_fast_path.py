@@ -73,3 +73,22 @@ def test_conv_stacks_stay_channels_last():
             )
     enc(frames(3, "nchw", torch.float32))
     assert seen and all(seen)
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_film_scales_and_shifts_each_stack(reference):
+    """`ImpalaCNN.forward(x, film)`: each stack's output x becomes x * (1 + gamma) + beta."""
+    enc = encoder()
+    enc.cnn.reference = reference
+    x = frames(3, "nhwc", torch.float32)
+    chans = enc.cnn.chans
+    gen = torch.Generator().manual_seed(2)
+    film = [torch.randn(3, 1, 2 * c, generator=gen) for c in chans]
+    with torch.no_grad():
+        h = x.reshape(3, *x.shape[2:]).permute(0, 3, 1, 2)
+        for stack, f in zip(enc.cnn.stacks, film, strict=True):
+            gamma, beta = f[:, 0, :, None, None].chunk(2, dim=1)
+            h = stack(h, reference=True) * (1 + gamma) + beta
+        expected = enc.linear(enc.cnn.dense(h.reshape(3, 1, -1)))
+        torch.testing.assert_close(enc(x, film), expected, atol=1e-5, rtol=1e-5)
+        assert not torch.allclose(enc(x), expected)

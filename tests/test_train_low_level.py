@@ -6,7 +6,7 @@ import torch
 from steve1 import train as train_cli
 from steve1.training.loop import Trainer
 from tests.helpers import fake_dataset
-from VPT.checkpoint import load_policy, read_weights
+from VPT.checkpoint import load_model_file, load_policy, read_weights, save_model_file
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +153,23 @@ def test_freeze_encoder_keeps_the_image_encoder(samplings, tmp_path):
     encoder = [k for k in before if k.startswith("net.img_process.")]
     assert encoder and all(torch.equal(before[k], after[k]) for k in encoder)
     assert any(not torch.equal(before[k], after[k]) for k in before if k not in encoder)
+
+
+def test_goal_film_layers_start_at_zero_from_weights_without_them(samplings, tmp_path):
+    """`--in_weights` of a low level without FiLM into a `.model` with both FiLM layers: they are
+    the only keys allowed to be missing, start at zero and train."""
+    train_cli.main(args(samplings, tmp_path / "a", n_frames=256))
+    start = tmp_path / "a" / "w" / "ll_latest.weights"
+    spec = load_model_file(tmp_path / "a" / "w" / "ll.model")
+    film_kwargs = {**spec.policy_kwargs, "goal_film": True, "goal_film_cnn": True}
+    save_model_file(tmp_path / "film.model", film_kwargs, spec.pi_head_kwargs, spec.action_space)
+    argv = args(samplings, tmp_path / "b", n_frames=256)
+    argv[argv.index("--preset") : argv.index("--preset") + 2] = []
+    train_cli.main(argv + ["--in_model", str(tmp_path / "film.model"), "--in_weights", str(start)])
+    after = read_weights(tmp_path / "b" / "w" / "ll_latest.weights")
+    assert set(after) - set(read_weights(start)) == {
+        "net.goal_film.weight",
+        "net.goal_film_cnn.weight",
+    }
+    assert after["net.goal_film.weight"].abs().max() > 0  # trained away from zero
+    assert after["net.goal_film_cnn.weight"].abs().max() > 0

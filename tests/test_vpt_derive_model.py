@@ -86,5 +86,9 @@ def test_goal_film_starts_as_the_source_and_then_follows_the_goal(tmp_path, wher
     zero = torch.zeros_like(goal)  # the unconditioned stream is untouched
     torch.testing.assert_close(run(film, zero), run(src, zero))
     plain_args = _saved(VPTPolicy(get_preset("tiny").policy_kwargs, 17), tmp_path / "plain")
+    again = ["--in_model", str(tmp_path / "film.model"), "--in_weights", str(tmp_path / "x.w")]
+    save_policy(film, tmp_path / "film.model", tmp_path / "x.w")
+    with pytest.raises(ValueError, match="already has it"):  # its trained FiLM is kept
+        main([*again, "--out", str(tmp_path / "x"), "--goal_film", where])
     with pytest.raises(ValueError, match="has no goal projection"):
         main([*plain_args, "--out", str(tmp_path / "x"), "--goal_film", where])

@@ -122,7 +122,8 @@ def build_policy(
 
     :param init_prefixes: load only these parts of `--in_weights` (strictly), e.g. the goal prior
         takes VPT's image encoder and transformer; by default every key but the goal projection
-        must be in the file (VPT's weights have none).
+        and the goal FiLM layers must be in the file (VPT's weights have none; FiLM layers left
+        out start at zero).
     """
     if args.in_model is not None:
         spec = load_model_file(args.in_model)
