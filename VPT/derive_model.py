@@ -11,9 +11,10 @@ or pixel boxes of the frame hidden from the CNN.
 frames before it (the first k frames of an episode compute the same as in the source model).
 `--hide_boxes top,bottom,left,right ...` sets the trunk's `hide_boxes` (pixels zeroed before the
 CNN). `--goal_film head cnn` (a low level only; one or both) lets the goal scale and shift the
-heads' input and/or every CNN stack's channels (`steve1.embed_conditioned_policy`), zero at first: the derived
-model acts as the source does. Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with `--in_model` /
-`--in_weights` (experiments/hidden_vitals/).
+heads' input and/or every CNN stack's channels (`steve1.embed_conditioned_policy`), zero at
+first: the derived model acts as the source does (experiments/goal_film/). Writes `<out>.model`
+and `<out>.weights` (float32), then fine-tune with `--in_model` / `--in_weights`
+(experiments/hidden_vitals/).
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         choices=["head", "cnn"],
         default=(),
-        help="a low level only: let the goal scale and shift the heads' input (head) or every "
-        "CNN stack's channels (cnn); zero at first, so the derived model acts as the source",
+        help="a low level only: let the goal scale and shift the heads' input (head) and/or "
+        "every CNN stack's channels (cnn); zero at first, so the derived model acts as the source",
     )
     args = parser.parse_args(argv)
     kwargs = derive(

@@ -135,9 +135,7 @@ class ImpalaCNN(nn.Module):
         self.outsize = outsize
         self.reference = reference_default()
 
-    def forward(
-        self, x: torch.Tensor, film: Sequence[torch.Tensor] | None = None
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, film: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """:param film: per stack, (B, T, 2 * channels): each stack's output `x` becomes
         `x * (1 + gamma) + beta` (its two halves, per channel); none: the plain CNN."""
         batch, time = x.shape[:2]
