@@ -91,10 +91,8 @@ class GuidedAgent:
             if self.fast:
                 return self._guide(self._fast_logits(img, goal, ids), len(img))
             net = self.policy.net
-            features = net.encode_images(img[:, None])  # once for both streams, unless
-            cond = features  # the goal shapes the CNN's features (`goal_film_cnn`)
-            if net.goal_film_cnn is not None:
-                cond = net.encode_images(img[:, None], net.cnn_film(goal[:, None]))
+            features = net.encode_images(img[:, None])  # shared by both streams, unless
+            cond = net.conditioned_features(img[:, None], goal[:, None], features)  # FiLM
             return self._guide(self._reference_logits(cond, features, goal, ids), len(img))
 
     def _reference_logits(
@@ -127,10 +125,8 @@ class GuidedAgent:
         the n frames (a second, goal-shaped pass for the conditioned streams with
         `goal_film_cnn`), then one `TransformerStepper` step for all 2n streams."""
         net, n = self.policy.net, self.n_envs
-        x = self.encoder(net.scale_images(img))  # once for both streams, unless
-        cond = x  # the goal shapes the CNN's features (`goal_film_cnn`)
-        if net.goal_film_cnn is not None:
-            cond = net.encode_images(img[:, None], net.cnn_film(goal[:, None]))[:, 0]
+        x = self.encoder(net.scale_images(img))  # shared by both streams, unless
+        cond = net.conditioned_features(img[:, None], goal[:, None], x[:, None])[:, 0]  # FiLM
         goals = torch.cat([goal, torch.zeros_like(goal)])
         inputs = torch.cat([cond, x]) + net.input_residual({GOAL_KEY: goals[:, None]})[:, 0]
         inactive = None

@@ -60,6 +60,16 @@ class EmbedConditionedNet(VPTNet):
     def encode_obs(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.encode_images(obs["img"], self.cnn_film(self._goal(obs)))
 
+    def conditioned_features(
+        self, img: torch.Tensor, goal: torch.Tensor, plain: torch.Tensor
+    ) -> torch.Tensor:
+        """Image features (B, T, hidsize) of frames `img` (B, T, H, W, C) for the stream that
+        follows `goal` (B, T, goal_dim): `plain`, the zero goal's features already computed,
+        unless `goal_film_cnn` lets the goal shape them (a second CNN pass)."""
+        if self.goal_film_cnn is None:
+            return plain
+        return self.encode_images(img, self.cnn_film(goal))
+
     def cnn_film(self, goal: torch.Tensor) -> list[torch.Tensor] | None:
         """Per CNN stack, the goal's (..., 2 * channels) scale and shift; None without
         `goal_film_cnn` (the plain CNN)."""
