@@ -40,6 +40,7 @@ def expert_rate(
     seed: int,
     near_steps: int = 0,
     watch: StepWatch | None = None,
+    random_paths: bool = False,
 ) -> np.ndarray:
     """Bool (len(starts),): whether the play agent, intent on `event`, got it within `steps`;
     `watch` sees every step, as in `run_condition`."""
@@ -54,6 +55,7 @@ def expert_rate(
             perception=perception,
             drink_when_full=True,
             near_steps=near_steps,
+            random_paths=random_paths,
         )
         agent.reset(env.crafter)
         for _ in range(steps):
@@ -82,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
         type=non_negative_int,
         default=0,
         help="the agent's `--near_steps` (play-data flag)",
+    )
+    parser.add_argument(
+        "--random_paths", action="store_true", help="the agent's `--random_paths` (play-data flag)"
     )
     parser.add_argument(
         "--actions_at",
@@ -113,10 +118,11 @@ def main(argv: list[str] | None = None) -> None:
         args.agent_seed,
         args.near_steps,
         watch,
+        args.random_paths,
     )
     print(
         f"{args.event}, play agent ({args.perception} perception, epsilon {args.epsilon}, "
-        f"near_steps {args.near_steps}), "
+        f"near_steps {args.near_steps}{', random paths' if args.random_paths else ''}), "
         f"{args.rollouts} rollouts of {args.steps} steps from seed {args.seed}: rate {got.mean():.2f}"
     )
     if watch is not None:

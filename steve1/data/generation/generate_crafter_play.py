@@ -51,6 +51,7 @@ class PlayConfig:
     perception: str = "full"
     drink_when_full: bool = False
     near_steps: int = 0
+    random_paths: bool = False
     facing_noise: bool = False
     driver: Callable[[], Driver] | None = None  # builds the driver once per worker process
 
@@ -106,6 +107,7 @@ def play_episode(
         perception=cfg.perception,
         drink_when_full=cfg.drink_when_full,
         near_steps=cfg.near_steps,
+        random_paths=cfg.random_paths,
     )
     facing_rng = (
         np.random.default_rng(np.random.SeedSequence([cfg.seed, index, FACING_STREAM]))
@@ -158,6 +160,7 @@ def play_episode(
             "perception": cfg.perception,
             "drink_when_full": cfg.drink_when_full,
             "near_steps": cfg.near_steps,
+            "random_paths": cfg.random_paths,
             "facing_noise": cfg.facing_noise,
             "driver": None if driver is None else driver.describe(),
         },
@@ -291,6 +294,12 @@ def add_play_args(parser: argparse.ArgumentParser) -> None:
         "shipped data)",
     )
     parser.add_argument(
+        "--random_paths",
+        action="store_true",
+        help="the agent walks a shortest path drawn at random, which zigzags toward its target, "
+        "instead of the first one found, which turns once (off in the shipped data)",
+    )
+    parser.add_argument(
         "--facing_noise",
         action="store_true",
         help="frames whose action is a move show the player facing a random direction, so the "
@@ -324,6 +333,7 @@ def run_play(
         perception=args.perception,
         drink_when_full=args.drink_when_full,
         near_steps=args.near_steps,
+        random_paths=args.random_paths,
         facing_noise=args.facing_noise,
         driver=driver,
     )

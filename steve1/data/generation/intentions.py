@@ -65,11 +65,18 @@ class Skills:
     """Low-level behaviours over privileged Crafter state; all randomness from `self.rng`."""
 
     def __init__(
-        self, rng: np.random.Generator, perception: str = "full", near_steps: int = 0
+        self,
+        rng: np.random.Generator,
+        perception: str = "full",
+        near_steps: int = 0,
+        random_paths: bool = False,
     ) -> None:
         """:param near_steps: with a known material to collect at most this many actions away,
         take the first action of the fewest-actions plan (`facing_plan`) instead of the cached
-        path (0: never, the shipped data)."""
+        path (0: never, the shipped data).
+        :param random_paths: walk a shortest path drawn at random (`GridSearch.search`'s
+        `random_ties`), which zigzags, instead of the first one found, which turns once (the
+        shipped data)."""
         if perception not in PERCEPTIONS:
             raise ValueError(f"unknown perception {perception!r}; choose from {PERCEPTIONS}")
         if near_steps < 0:
@@ -77,6 +84,7 @@ class Skills:
         self.rng = rng
         self.perception = perception
         self.near_steps = int(near_steps)
+        self.random_paths = bool(random_paths)
         self.seen: np.ndarray | None = None  # "seen": cells that have been in view this episode
         self.nav_key: object = None
         self.nav_path: list[int] = []
@@ -189,7 +197,9 @@ class Skills:
             return None
         goals = goal_fn().ravel().tolist()
         slack = int(self.rng.integers(0, slack + 1)) if slack else 0
-        path = self.grid.search(self.costs(), here, goals, self.rng, slack, max_cost)
+        path = self.grid.search(
+            self.costs(), here, goals, self.rng, slack, max_cost, random_ties=self.random_paths
+        )
         if path is None:
             self.failed[key] = self.t + FAIL_COOLDOWN
             self.nav_key = None

@@ -141,17 +141,22 @@ class GridSearch:
         slack: int = 0,
         max_cost: int = 200,
         max_found: int = 6,
+        random_ties: bool = False,
     ) -> list[int] | None:
         """Path (excluding start) to a goal cell, or None if no goal is within `max_cost`.
 
         All goal cells reached within `slack` of the cheapest one (up to `max_found`) are
         candidates and one is picked at random, so the agent does not always go to the nearest.
+        Among the equally cheap ways into a cell the first one found is kept (paths then turn once,
+        where they must), or with `random_ties` one drawn uniformly, so that the path zigzags at
+        random between equally short walks.
         """
         if goals[start]:
             return []
         inf = 1 << 30
         dist = [inf] * self.size
         parent = [-1] * self.size
+        ties = [0] * self.size if random_ties else None
         dist[start] = 0
         buckets: dict[int, list[int]] = {0: [start]}
         found: list[int] = []
@@ -179,6 +184,12 @@ class GridSearch:
                                 dist[v] = nd
                                 parent[v] = u
                                 buckets.setdefault(nd, []).append(v)
+                                if ties is not None:
+                                    ties[v] = 1
+                            elif ties is not None and nd == dist[v]:
+                                ties[v] += 1  # keep each of the k ways with probability 1/k
+                                if rng.random() * ties[v] < 1.0:
+                                    parent[v] = u
                 if len(found) >= max_found:
                     break
             c += 1

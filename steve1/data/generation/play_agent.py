@@ -93,6 +93,7 @@ class PlayAgent(ShelterMixin):
         perception: str = "full",
         drink_when_full: bool = False,
         near_steps: int = 0,
+        random_paths: bool = False,
     ) -> None:
         """:param perception: "full" navigates on the whole map (privileged); "seen" only toward
         materials seen this episode and creatures in view, and otherwise searches unseen ground,
@@ -102,13 +103,15 @@ class PlayAgent(ShelterMixin):
         never drinks at full (52 of 17,614 drinks); but every episode starts full, Crafter counts
         a drink at full, and a low level that sees the bar learns to drink less at full
         (experiments/drink_when_full/).
-        :param near_steps: walk the last steps to a material by the fewest actions (see `Skills`)."""
+        :param near_steps: walk the last steps to a material by the fewest actions (see `Skills`).
+        :param random_paths: walk shortest paths drawn at random, which zigzag (see `Skills`)."""
         self.rng = rng
         self.drink_when_full = drink_when_full
         self.epsilon = float(epsilon)
         self.perception = perception
         self.near_steps = near_steps
-        self.skills = Skills(rng, perception, near_steps)
+        self.random_paths = random_paths
+        self.skills = Skills(rng, perception, near_steps, random_paths)
         self._label = "explore"
         self.time_spent = 0.0
         self.steps = 0
@@ -122,7 +125,7 @@ class PlayAgent(ShelterMixin):
     def reset(self, env: crafter.Env) -> None:
         """Start an episode: draw this episode's play style (intention weights, thresholds)."""
         rng = self.rng
-        self.skills = Skills(rng, self.perception, self.near_steps)
+        self.skills = Skills(rng, self.perception, self.near_steps, self.random_paths)
         weights = rng.dirichlet(np.full(len(REPERTOIRE), 3.0))
         self.weights = weights / weights.sum()
         self.drink_low = int(rng.integers(3, 6))
