@@ -14,7 +14,9 @@ single-frame conditioning on a mixed dataset is not what fails the low level; if
 on like the low level, it is.
 
 `--train_frames played` trains on every played frame instead, water in view or not, as the low
-level learns (section 10 of the README).
+level learns (section 10 of the README). `--gated` gives each intention its own head (the
+intention picks the head, as well as being added to the features); "intention zeroed" then uses
+the head of `explore`.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_threads", type=int, default=1)
+    parser.add_argument("--gated", action="store_true", help="one head per intention")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.num_threads)
@@ -85,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     net, hid = policy.net, policy.policy_kwargs["hidsize"]
     goal = torch.nn.Linear(len(INTENTIONS), hid)
     body = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(hid, hid), torch.nn.ReLU())
-    head = torch.nn.Linear(hid, 17)
+    heads = len(INTENTIONS) if args.gated else 1
+    head = torch.nn.Linear(hid, 17 * heads)
     modules = (net.img_process, goal, body, head)
     opt = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=args.lr)
     eye = torch.eye(len(INTENTIONS))
@@ -93,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     def logits(frames: np.ndarray, intents: np.ndarray, told: bool = True) -> torch.Tensor:
         feats = net.encode_images(torch.as_tensor(frames)[:, None])[:, 0]
         onehot = eye[torch.as_tensor(intents)] * float(told)
-        return head(body(feats + goal(onehot)))
+        out = head(body(feats + goal(onehot))).view(len(frames), heads, 17)
+        pick = torch.as_tensor(intents) * int(told) if args.gated else torch.zeros(len(frames))
+        return out[torch.arange(len(frames)), pick.long()]
 
     start = time.time()
     for idx in minibatches(len(x_tr), args.batch_size, args.epochs, args.seed):
