@@ -15,6 +15,15 @@ unchanged) let the goal scale and shift features (FiLM), both zero at init:
   on the goal (the two guidance streams then need two CNN passes).
 A zero goal leaves every feature as it is, so the unconditioned stream of classifier-free guidance
 is unchanged, and a model derived from trained weights starts where they are.
+
+A third, `goal_experts=K` (with `goal_expert_rank=r`, default 32), lets the goal pick among K
+low-rank corrections of the heads' input, a soft mixture of action heads: with
+`g = softmax(goal_gate(goal))`, `latent + sum_k g_k (expert_out_k @ expert_in_k @ latent +
+expert_bias_k)`. The heads are linear, so each expert k is its own action head for the goals
+that select it (experiments/goal_experts/). `goal_expert_out` and `goal_expert_bias` start at
+zero (the model acts as before), `goal_gate` and `goal_expert_in` at random, which lets the
+experts specialise. The zero goal gets the gate's bias: a fixed mixture, trained on the
+unconditioned chunks.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ class EmbedConditionedNet(VPTNet):
         mineclip_embed_dim: int = MINECLIP_DIM,
         goal_film: bool = False,
         goal_film_cnn: bool = False,
+        goal_experts: int = 0,
+        goal_expert_rank: int = 32,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -56,6 +67,13 @@ class EmbedConditionedNet(VPTNet):
             chans = self.img_process.cnn.chans
             self.goal_film_cnn = nn.Linear(self.goal_dim, 2 * sum(chans), bias=False)
             nn.init.zeros_(self.goal_film_cnn.weight)
+        self.goal_gate = None
+        if goal_experts:
+            k, r, h = int(goal_experts), int(goal_expert_rank), self.hidsize
+            self.goal_gate = nn.Linear(self.goal_dim, k)
+            self.goal_expert_in = nn.Parameter(torch.randn(k, h, r) / h**0.5)
+            self.goal_expert_out = nn.Parameter(torch.zeros(k, r, h))
+            self.goal_expert_bias = nn.Parameter(torch.zeros(k, h))
 
     def encode_obs(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.encode_images(obs["img"], self.cnn_film(self._goal(obs)))
@@ -85,10 +103,21 @@ class EmbedConditionedNet(VPTNet):
     def modulate_latent(
         self, latent: torch.Tensor, obs: Mapping[str, torch.Tensor]
     ) -> torch.Tensor:
-        if self.goal_film is None:
-            return latent
-        gamma, beta = self.goal_film(self._goal(obs)).chunk(2, dim=-1)
-        return latent * (1.0 + gamma) + beta
+        if self.goal_film is not None:
+            gamma, beta = self.goal_film(self._goal(obs)).chunk(2, dim=-1)
+            latent = latent * (1.0 + gamma) + beta
+        if self.goal_gate is not None:
+            latent = latent + self._expert_mixture(latent, self._goal(obs))
+        return latent
+
+    def _expert_mixture(self, latent: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """`sum_k g_k (expert_out_k @ expert_in_k @ latent + expert_bias_k)`, (..., hidsize)."""
+        gate = torch.softmax(self.goal_gate(goal), dim=-1)  # (..., K)
+        low = torch.einsum("...h,khr->...kr", latent, self.goal_expert_in) * gate[..., None]
+        k, r, h = self.goal_expert_out.shape
+        return (
+            low.flatten(-2) @ self.goal_expert_out.reshape(k * r, h) + gate @ self.goal_expert_bias
+        )
 
     def _goal(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """`obs[GOAL_KEY]` checked and cast to the weights' dtype."""

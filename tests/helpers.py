@@ -84,3 +84,18 @@ def env_with_map(rows):
             if ch == "P":
                 world.move(player, (x0 + dx, y0 + dy))
     return env, player
+
+
+def give_goal_layers_weights(policy, std: float = 0.3) -> None:
+    """Random weights for a low level's goal layers that start at zero (FiLM, the goal experts'
+    outputs), so that tests see them act."""
+    import torch
+
+    net = policy.net
+    with torch.no_grad():
+        for film in (net.goal_film, net.goal_film_cnn):
+            if film is not None:
+                film.weight.normal_(0.0, std)
+        if net.goal_gate is not None:
+            net.goal_expert_out.normal_(0.0, std)
+            net.goal_expert_bias.normal_(0.0, std)

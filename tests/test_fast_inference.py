@@ -8,6 +8,7 @@ import torch
 from hierarchical.prior_tracker import PriorTracker
 from steve1.agent import GuidedAgent
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from tests.helpers import give_goal_layers_weights
 from VPT.policy import VPTPolicy
 from VPT.presets import get_preset
 
@@ -21,9 +22,7 @@ def policy(preset, action_space=17, seed=0, **overrides):
         for block in pol.net.recurrent_layer.blocks:
             block.r.orc_block.b_nd.mul_(5.0)
         pol.net.mineclip_embed_linear.weight.mul_(3.0)
-        for film in (pol.net.goal_film, pol.net.goal_film_cnn):
-            if film is not None:  # zero at init: give the goal's scales a value
-                film.weight.normal_(0.0, 0.3)
+    give_goal_layers_weights(pol)  # zero at init: give the goal's scales and experts a value
     return pol.eval()
 
 
@@ -62,6 +61,7 @@ def rollout(agent, frames, goals, plan, sample):
         "one frame of memory",
         "goal scales the heads' input",
         "goal scales the CNN",
+        "goal experts",
     ],
 )
 def test_fast_path_matches_the_reference(preset, action_space, steps, variant):
@@ -73,6 +73,7 @@ def test_fast_path_matches_the_reference(preset, action_space, steps, variant):
         },
         "goal scales the heads' input": {"goal_film": True},
         "goal scales the CNN": {"goal_film_cnn": True},
+        "goal experts": {"goal_experts": 3, "goal_expert_rank": 4},
     }[variant]
     pol, n = policy(preset, action_space, **overrides), 3
     rng = np.random.default_rng(0)

@@ -6,18 +6,17 @@ import torch
 
 from steve1.agent import GuidedAgent
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
+from tests.helpers import give_goal_layers_weights
 from VPT.presets import get_preset
 
 
 def policy(seed=0, **film):
-    """The tiny low level; `film` (`goal_film=True`, `goal_film_cnn=True`) with non-zero FiLM."""
+    """The tiny low level; `film` (`goal_film=True`, `goal_film_cnn=True`, `goal_experts=k`) with
+    non-zero goal layers."""
     torch.manual_seed(seed)
     p = get_preset("tiny")
     pol = EmbedConditionedPolicy({**p.policy_kwargs, **film}, 17, p.pi_head_kwargs, goal_dim=4)
-    with torch.no_grad():
-        for layer in (pol.net.goal_film, pol.net.goal_film_cnn):
-            if layer is not None:
-                layer.weight.normal_(0.0, 0.3)
+    give_goal_layers_weights(pol)
     return pol
 
 
@@ -40,7 +39,12 @@ def test_batched_envs_act_as_if_alone():
         assert np.array_equal(together[:, i], alone[:, 0])
 
 
-FILM = {"plain": {}, "heads": {"goal_film": True}, "cnn": {"goal_film_cnn": True}}
+FILM = {
+    "plain": {},
+    "heads": {"goal_film": True},
+    "cnn": {"goal_film_cnn": True},
+    "experts": {"goal_experts": 3, "goal_expert_rank": 4},
+}
 
 
 def _forward(pol, frames, goals):
@@ -119,3 +123,19 @@ def test_acting_for_a_subset_leaves_the_other_envs_untouched():
     skipped = np.delete(frames, 2, axis=0)[:, 1:2]
     env1 = run(GuidedAgent(pol, 1, cond_scale=1.0), skipped, goals[1:2])
     np.testing.assert_array_equal(np.stack(subset[3:])[:, 1], env1[2:, 0])
+
+
+def test_goal_experts_start_as_the_plain_policy_and_follow_the_goal():
+    """With the experts' outputs at zero (as built), a policy with goal experts acts exactly as the
+    same weights without them; with weights, each goal mixes its own experts."""
+    plain = policy()
+    experts = policy(goal_experts=3, goal_expert_rank=4)
+    experts.net.goal_expert_out.data.zero_()
+    experts.net.goal_expert_bias.data.zero_()
+    experts.load_state_dict(plain.state_dict(), strict=False)
+    frames, goals = frames_and_goals(2, 4)
+    torch.testing.assert_close(_forward(experts, frames, goals), _forward(plain, frames, goals))
+    give_goal_layers_weights(experts)
+    gate = torch.softmax(experts.net.goal_gate(torch.as_tensor(goals)), -1)
+    assert not torch.allclose(gate[0], gate[1])  # the two goals weigh the experts differently
+    assert not torch.allclose(_forward(experts, frames, goals), _forward(plain, frames, goals))

@@ -155,13 +155,19 @@ def test_freeze_encoder_keeps_the_image_encoder(samplings, tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in before if k not in encoder)
 
 
-def test_goal_film_layers_start_at_zero_from_weights_without_them(samplings, tmp_path):
-    """`--in_weights` of a low level without FiLM into a `.model` with both FiLM layers: they are
-    the only keys allowed to be missing, start at zero and train."""
+def test_goal_layers_start_at_zero_from_weights_without_them(samplings, tmp_path):
+    """`--in_weights` of a low level without FiLM or goal experts into a `.model` with all of
+    them: they are the only keys allowed to be missing, their outputs start at zero and train."""
     train_cli.main(args(samplings, tmp_path / "a", n_frames=256))
     start = tmp_path / "a" / "w" / "ll_latest.weights"
     spec = load_model_file(tmp_path / "a" / "w" / "ll.model")
-    film_kwargs = {**spec.policy_kwargs, "goal_film": True, "goal_film_cnn": True}
+    film_kwargs = {
+        **spec.policy_kwargs,
+        "goal_film": True,
+        "goal_film_cnn": True,
+        "goal_experts": 3,
+        "goal_expert_rank": 4,
+    }
     save_model_file(tmp_path / "film.model", film_kwargs, spec.pi_head_kwargs, spec.action_space)
     argv = args(samplings, tmp_path / "b", n_frames=256)
     argv[argv.index("--preset") : argv.index("--preset") + 2] = []
@@ -170,6 +176,11 @@ def test_goal_film_layers_start_at_zero_from_weights_without_them(samplings, tmp
     assert set(after) - set(read_weights(start)) == {
         "net.goal_film.weight",
         "net.goal_film_cnn.weight",
+        "net.goal_gate.weight",
+        "net.goal_gate.bias",
+        "net.goal_expert_in",
+        "net.goal_expert_out",
+        "net.goal_expert_bias",
     }
-    assert after["net.goal_film.weight"].abs().max() > 0  # trained away from zero
-    assert after["net.goal_film_cnn.weight"].abs().max() > 0
+    for key in ("goal_film.weight", "goal_film_cnn.weight", "goal_expert_out", "goal_expert_bias"):
+        assert after[f"net.{key}"].abs().max() > 0  # trained away from zero

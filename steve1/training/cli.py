@@ -122,8 +122,9 @@ def build_policy(
 
     :param init_prefixes: load only these parts of `--in_weights` (strictly), e.g. the goal prior
         takes VPT's image encoder and transformer; by default every key but the goal projection
-        and the goal FiLM layers must be in the file (VPT's weights have none; FiLM layers left
-        out start at zero).
+        and the goal FiLM and goal-expert layers must be in the file (VPT's weights have none;
+        FiLM layers left out start at zero, goal experts at their initialisation, which acts as
+        the file's model).
     """
     if args.in_model is not None:
         spec = load_model_file(args.in_model)
@@ -140,7 +141,13 @@ def build_policy(
         load_weights(policy, args.in_weights, strict=True, include=init_prefixes)
         return policy
     result = load_weights(policy, args.in_weights, strict=False)
-    new_layers = ("net.mineclip_embed_linear.", "net.goal_film.", "net.goal_film_cnn.")
+    new_layers = (
+        "net.mineclip_embed_linear.",
+        "net.goal_film.",
+        "net.goal_film_cnn.",
+        "net.goal_gate.",
+        "net.goal_expert_",
+    )
     missing = [k for k in result.missing if not k.startswith(new_layers)]
     if missing or result.unexpected:
         raise SystemExit(
