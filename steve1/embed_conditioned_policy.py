@@ -107,10 +107,10 @@ class EmbedConditionedNet(VPTNet):
             gamma, beta = self.goal_film(self._goal(obs)).chunk(2, dim=-1)
             latent = latent * (1.0 + gamma) + beta
         if self.goal_gate is not None:
-            latent = latent + self._expert_mixture(latent, self._goal(obs))
+            latent = latent + self.expert_correction(latent, self._goal(obs))
         return latent
 
-    def _expert_mixture(self, latent: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+    def expert_correction(self, latent: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         """`sum_k g_k (expert_out_k @ expert_in_k @ latent + expert_bias_k)`, (..., hidsize)."""
         gate = torch.softmax(self.goal_gate(goal), dim=-1)  # (..., K)
         low = torch.einsum("...h,khr->...kr", latent, self.goal_expert_in) * gate[..., None]

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
             top = gate[c].argsort(descending=True)[:3]
             print(f"  code {c}: " + ", ".join(f"expert {int(i)} {gate[c, i]:.2f}" for i in top))
         latent = torch.randn(100, net.hidsize)
-        correction = net._expert_mixture(latent, codes[args.codes[0]].expand(100, -1))
+        correction = net.expert_correction(latent, codes[args.codes[0]].expand(100, -1))
         ratio = correction.norm(dim=-1).mean() / latent.norm(dim=-1).mean()
         print(f"  correction / latent (code {args.codes[0]}): {ratio:.3f}")
 
