@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         args.epsilon,
         args.agent_seed,
         args.near_steps,
-        watch,
-        args.random_paths,
+        watch=watch,
+        random_paths=args.random_paths,
     )
     print(
         f"{args.event}, play agent ({args.perception} perception, epsilon {args.epsilon}, "

@@ -103,11 +103,14 @@ class EmbedConditionedNet(VPTNet):
     def modulate_latent(
         self, latent: torch.Tensor, obs: Mapping[str, torch.Tensor]
     ) -> torch.Tensor:
+        if self.goal_film is None and self.goal_gate is None:
+            return latent
+        goal = self._goal(obs)
         if self.goal_film is not None:
-            gamma, beta = self.goal_film(self._goal(obs)).chunk(2, dim=-1)
+            gamma, beta = self.goal_film(goal).chunk(2, dim=-1)
             latent = latent * (1.0 + gamma) + beta
         if self.goal_gate is not None:
-            latent = latent + self.expert_correction(latent, self._goal(obs))
+            latent = latent + self.expert_correction(latent, goal)
         return latent
 
     def expert_correction(self, latent: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:

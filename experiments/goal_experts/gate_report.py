@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--codes", type=int, nargs="+", default=[19, 31, 0])
     args = parser.parse_args(argv)
     codebook = load_codebook(args.codebook)
-    codes = torch.as_tensor(np.stack([codebook.get_code(i)[0] for i in range(codebook.N)]))
+    codes = torch.as_tensor(codebook.codes.astype(np.float32))
     net = load_policy(args.in_model, args.in_weights, policy_class=EmbedConditionedPolicy).net
     if net.goal_gate is None:
         raise SystemExit(f"error: {args.in_model} has no goal experts (net kwarg goal_experts)")

@@ -11,6 +11,7 @@ seed reproduce the same actions, and the env's RNG stream is never touched.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -108,10 +109,9 @@ class PlayAgent(ShelterMixin):
         self.rng = rng
         self.drink_when_full = drink_when_full
         self.epsilon = float(epsilon)
-        self.perception = perception
-        self.near_steps = near_steps
-        self.random_paths = random_paths
-        self.skills = Skills(rng, perception, near_steps, random_paths)
+        # a fresh `Skills` per episode, with these settings
+        self._new_skills = functools.partial(Skills, rng, perception, near_steps, random_paths)
+        self.skills = self._new_skills()
         self._label = "explore"
         self.time_spent = 0.0
         self.steps = 0
@@ -125,7 +125,7 @@ class PlayAgent(ShelterMixin):
     def reset(self, env: crafter.Env) -> None:
         """Start an episode: draw this episode's play style (intention weights, thresholds)."""
         rng = self.rng
-        self.skills = Skills(rng, self.perception, self.near_steps, self.random_paths)
+        self.skills = self._new_skills()
         weights = rng.dirichlet(np.full(len(REPERTOIRE), 3.0))
         self.weights = weights / weights.sum()
         self.drink_low = int(rng.integers(3, 6))
