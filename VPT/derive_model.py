@@ -10,7 +10,8 @@ or pixel boxes of the frame hidden from the CNN.
 `attention_memory_size` to `timesteps + k`, so that each frame attends to itself and the k - 1
 frames before it (the first k frames of an episode compute the same as in the source model).
 `--hide_boxes top,bottom,left,right ...` sets the trunk's `hide_boxes` (pixels zeroed before the
-CNN). `--goal_film head cnn` (a low level only; one or both) lets the goal scale and shift the
+CNN); `--hide_boxes` with no box clears them (e.g. a goal prior, which should see the vitals, from
+the trunk of a low level that hides them). `--goal_film head cnn` (a low level only; one or both) lets the goal scale and shift the
 heads' input and/or every CNN stack's channels (`steve1.embed_conditioned_policy`), zero at
 first: the derived model acts as the source does (experiments/goal_film/). Writes `<out>.model`
 and `<out>.weights` (float32), then fine-tune with `--in_model` / `--in_weights`
@@ -100,7 +101,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--in_weights", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="output path without suffix")
     parser.add_argument("--memory", type=int, default=None, help="frames each frame attends to")
-    parser.add_argument("--hide_boxes", type=_box, nargs="+", default=None)
+    parser.add_argument(
+        "--hide_boxes",
+        type=_box,
+        nargs="*",
+        default=None,
+        help="top,bottom,left,right per box; the flag with no box shows the whole frame again",
+    )
     parser.add_argument(
         "--goal_film",
         nargs="+",

@@ -1,5 +1,5 @@
 """`VPT.derive_model`: a shorter memory keeps the nearest position biases; hidden boxes; goal FiLM
-starts at zero; errors."""
+starts at zero; clearing the boxes; errors."""
 
 from __future__ import annotations
 
@@ -46,6 +46,20 @@ def test_shorter_memory_and_hidden_boxes(tmp_path) -> None:
     out_k2, out_src = _run(k2, img), _run(src, shown)
     torch.testing.assert_close(out_k2[:, :2], out_src[:, :2])  # two frames: the same window
     assert not torch.allclose(out_k2[:, 2:], out_src[:, 2:])  # then k2 forgets older frames
+
+
+def test_hide_boxes_without_a_box_shows_the_whole_frame_again(tmp_path) -> None:
+    torch.manual_seed(0)
+    kwargs = {**get_preset("tiny").policy_kwargs, "hide_boxes": [[0, 8, 0, 64]]}
+    hidden = VPTPolicy(kwargs, 17).eval()
+    main([*_saved(hidden, tmp_path / "src"), "--out", str(tmp_path / "shown"), "--hide_boxes"])
+    shown = load_policy(tmp_path / "shown.model", tmp_path / "shown.weights", 17).eval()
+    assert shown.net.hide_boxes == []
+    img = torch.randint(0, 256, (1, 3, 64, 64, 3), dtype=torch.uint8)
+    blanked = img.clone()
+    blanked[..., :8, :, :] = 0
+    torch.testing.assert_close(_run(shown, blanked), _run(hidden, img))
+    assert not torch.allclose(_run(shown, img), _run(hidden, img))
 
 
 def test_memory_out_of_range_is_a_clear_error(tmp_path) -> None:
