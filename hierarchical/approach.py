@@ -163,7 +163,8 @@ def approach(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_rollout_args(parser, cond_scale=3.0, seed=150_000)
+    # 50 steps: the horizon of the experiments that used it (experiments/*/README.md)
+    add_rollout_args(parser, cond_scale=3.0, seed=150_000, low_level_steps=50)
     parser.add_argument("--event", required=True, choices=sorted(EVENT_MATERIALS))
     parser.add_argument("--code", type=int, required=True, help="code index; -1: no goal")
     parser.add_argument(

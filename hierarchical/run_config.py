@@ -56,10 +56,14 @@ WORLD_DEFAULTS: dict[str, dict[str, Any]] = {
         **{k: str(v) for k, v in SHIPPED_FILES.items()},
         "weights": str(SHIPPED_FILES["in_weights"]),  # trunk init: the low level's trunk
         "cond_scale": 3.0,
-        "low_level_steps": 50,
+        # upstream's value; within 50 the low level's drink code misses its event too often
+        # (experiments/horizon/)
+        "low_level_steps": 100,
         "kl_reward": 0.05,
         "steps": 1_000_000,  # high-level steps: in effect no cap, the env-step budget rules
-        "steps_per_iter": 8,
+        # 3,200 env steps per PPO iteration, as 8 at 50 steps gave: 8 at 100 learns later
+        # (experiments/horizon/)
+        "steps_per_iter": 4,
         "batch_size": 32,
         "n_epochs": 5,
         "lr": 1e-3,  # upstream's 1e-4 learns too slowly in 100k env steps (README, experiments/hl_lr)

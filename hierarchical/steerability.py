@@ -3,7 +3,7 @@
     python -m hierarchical.steerability --codebook data/codebook/tsne_n50_s1/codebook.npz \
         --in_model results/steve1/weights/trained_with_script.model \
         --in_weights results/steve1/weights/trained_with_script_best.weights \
-        --rollouts 50 --low_level_steps 50 --cond_scale 0 --seed 100000
+        --rollouts 50 --low_level_steps 100 --cond_scale 0 --seed 100000
 
 For every start protocol (fresh: empty inventory; pickaxe: a wood pickaxe given; zombie: a zombie in
 view at night with a wood sword, the `crafter_spider` start) and every condition (each code, the
@@ -294,13 +294,15 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def add_rollout_args(parser: argparse.ArgumentParser, cond_scale: float, seed: int) -> None:
+def add_rollout_args(
+    parser: argparse.ArgumentParser, cond_scale: float, seed: int, low_level_steps: int
+) -> None:
     """The flags of a script that rolls out a low level's codes: models, rollouts, seeds."""
     parser.add_argument("--codebook", type=Path, required=True)
     parser.add_argument("--in_model", type=Path, required=True)
     parser.add_argument("--in_weights", type=Path, required=True)
     parser.add_argument("--rollouts", type=int, default=50)
-    parser.add_argument("--low_level_steps", type=int, default=50)
+    parser.add_argument("--low_level_steps", type=int, default=low_level_steps)
     parser.add_argument("--cond_scale", type=float, default=cond_scale)
     parser.add_argument("--seed", type=int, default=seed, help="first env seed")
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
@@ -317,7 +319,8 @@ def load_rollout_models(args: argparse.Namespace) -> tuple[Codebook, EmbedCondit
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_rollout_args(parser, cond_scale=0.0, seed=100_000)
+    # Crafter's high level holds a code for 100 steps (hierarchical/run_config.py)
+    add_rollout_args(parser, cond_scale=0.0, seed=100_000, low_level_steps=100)
     parser.add_argument(
         "--protocols",
         nargs="+",
