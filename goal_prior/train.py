@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from goal_prior.codebook import CodebookError, load_codebook
 from goal_prior.prior_objective import LABEL_SPACES, GoalPriorObjective
@@ -38,7 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Train (or, with `--eval_only`, validate) the prior; returns the last validation metrics."""
     args = parse_args(argv)
     caches = load_data(args)
     try:
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     policy = build_policy(
         args, VPTPolicy, world=caches[0].world, action_space=codebook.N, init_prefixes=TRUNK
     )
-    run_training(
+    return run_training(
         GoalPriorObjective(policy, codebook, args.label_space),
         args,
         caches,

@@ -10,6 +10,7 @@ command resumes from `--checkpoint_dir`.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
 from steve1.goal_conditioned_bc import GoalConditionedBC
@@ -60,14 +61,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Train (or, with `--eval_only`, validate) the low level; returns the last validation
+    metrics."""
     args = parse_args(argv)
     caches = load_data(args)
     goal_dim = caches[0].embeds[0].shape[1]
     policy = build_policy(args, EmbedConditionedPolicy, world=caches[0].world, goal_dim=goal_dim)
     if args.freeze_encoder:
         policy.net.img_process.requires_grad_(False)
-    run_training(
+    return run_training(
         GoalConditionedBC(policy),
         args,
         caches,

@@ -1,4 +1,7 @@
-"""Goal-prior trainer on the tiny preset: labels by cosine, smoke run, wrong-codebook error."""
+"""Goal-prior trainer on the tiny preset: labels by cosine, smoke run, validating saved weights,
+wrong-codebook error."""
+
+import json
 
 import numpy as np
 import pytest
@@ -53,6 +56,24 @@ def test_smoke_run_has_an_n_way_head(setup):
     prior_cli.main(prior_args(setup, setup / "codebook.npz"))
     policy = load_policy(setup / "w" / "prior.model", setup / "w" / "prior_latest.weights")
     assert policy.pi_head.linear_layer.out_features == 6
+
+
+def test_eval_only_reproduces_the_best_validation_and_writes_nothing(setup, capsys):
+    prior_cli.main(prior_args(setup, setup / "codebook.npz"))
+    best = json.loads((setup / "w" / "prior_best.json").read_text())
+    out = setup / "eval"
+    args = prior_args(setup, setup / "codebook.npz")
+    args[args.index("--out_weights") + 1] = str(out / "w" / "x.weights")
+    args[args.index("--checkpoint_dir") + 1] = str(out / "ckpt")
+    model, weights = setup / "w" / "prior.model", setup / "w" / "prior_best.weights"
+    args += ["--in_model", str(model), "--in_weights", str(weights), "--eval_only"]
+    metrics = prior_cli.main(args)
+    assert metrics["prior_acc"] == pytest.approx(best["prior_acc"])
+    assert metrics["prior_nll"] == pytest.approx(best["prior_nll"], rel=1e-5)
+    assert not out.exists()
+    assert f"validation of {weights}" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--eval_only validates --in_weights"):
+        prior_cli.main([*prior_args(setup, setup / "codebook.npz"), "--eval_only"])
 
 
 def test_codebook_of_the_wrong_size_is_a_clear_error(setup):

@@ -45,6 +45,12 @@ def add_loop_args(
     add("--preset", default="crafter", help="VPT size when no --in_model is given: crafter|tiny|2x")
     add("--in_model", type=Path, default=None, help=".model file (overrides --preset)")
     add("--in_weights", type=Path, default=None, help="initial .weights (e.g. VPT's)")
+    add(
+        "--eval_only",
+        action="store_true",
+        help="load the whole of --in_weights (heads included), print its validation metrics "
+        "and stop: no training, nothing written",
+    )
     add("--out_weights", type=Path, default=Path(out_weights))
     add("--checkpoint_dir", type=Path, default=Path(checkpoint_dir))
     add("--T", type=int, default=d["T"], help="frames per training chunk")
@@ -124,7 +130,7 @@ def build_policy(
         takes VPT's image encoder and transformer; by default every key but the goal projection
         and the goal FiLM and goal-expert layers must be in the file (VPT's weights have none;
         FiLM layers left out start at zero, goal experts at their initialisation, which acts as
-        the file's model).
+        the file's model). With `--eval_only` the whole file is loaded, strictly.
     """
     if args.in_model is not None:
         spec = load_model_file(args.in_model)
@@ -136,6 +142,11 @@ def build_policy(
         action_space = CRAFTER_ACTION_SPACE if world == "crafter" else MINECRAFT_ACTION_SPACE
     policy = policy_class(policy_kwargs, action_space, pi_head_kwargs, **kwargs)
     if args.in_weights is None:
+        if getattr(args, "eval_only", False):
+            raise SystemExit("error: --eval_only validates --in_weights; give the weights")
+        return policy
+    if getattr(args, "eval_only", False):
+        load_weights(policy, args.in_weights, strict=True)
         return policy
     if init_prefixes is not None:
         load_weights(policy, args.in_weights, strict=True, include=init_prefixes)
@@ -190,6 +201,10 @@ def run_training(
     )
     val = HindsightGoalChunks(caches[1], *goals, **extra)
     cfg = loop_config(args)
+    if getattr(args, "eval_only", False):
+        metrics = Trainer(objective, train, val, cfg).validate()
+        print(f"validation of {args.in_weights}: {metrics}")
+        return metrics
     write_meta(
         cfg.out_weights.parent / "meta.json",
         argv if argv is not None else sys.argv,

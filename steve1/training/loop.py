@@ -119,7 +119,8 @@ class Trainer:
         self._model_file_written = False
         self.slices_per_batch = cfg.T // cfg.trunc_t
         self.frames_per_slice = cfg.batch_size * cfg.trunc_t
-        self.writer = _summary_writer(cfg.out_weights.parent / "tb")
+        self._writer: Any = None  # made at the first log, so that validating alone writes nothing
+        self._writer_made = False
 
     @property
     def frames(self) -> int:
@@ -338,9 +339,12 @@ class Trainer:
         )
 
     def _log(self, values: dict[str, float]) -> None:
-        if self.writer is not None:
+        if not self._writer_made:
+            self._writer = _summary_writer(self.cfg.out_weights.parent / "tb")
+            self._writer_made = True
+        if self._writer is not None:
             for key, value in values.items():
-                self.writer.add_scalar(key, value, self.frames)
+                self._writer.add_scalar(key, value, self.frames)
 
 
 # Settings that define what a step is; a checkpoint only resumes with the same values.
