@@ -11,11 +11,11 @@ or pixel boxes of the frame hidden from the CNN.
 frames before it (the first k frames of an episode compute the same as in the source model).
 `--hide_boxes top,bottom,left,right ...` sets the trunk's `hide_boxes` (pixels zeroed before the
 CNN); `--hide_boxes` with no box clears them (e.g. a goal prior, which should see the vitals, from
-the trunk of a low level that hides them). `--goal_film head cnn` (a low level only; one or both) lets the goal scale and shift the
-heads' input and/or every CNN stack's channels (`steve1.embed_conditioned_policy`), zero at
-first: the derived model acts as the source does (experiments/goal_film/). Writes `<out>.model`
-and `<out>.weights` (float32), then fine-tune with `--in_model` / `--in_weights`
-(experiments/hidden_vitals/).
+the trunk of a low level that hides them). `--goal_film head cnn` (a low level only; one or both)
+lets the goal scale and shift the heads' input and/or every CNN stack's channels
+(`steve1.embed_conditioned_policy`), zero at first: the derived model acts as the source does
+(experiments/goal_film/). Writes `<out>.model` and `<out>.weights` (float32), then fine-tune with
+`--in_model` / `--in_weights` (experiments/hidden_vitals/).
 """
 
 from __future__ import annotations
