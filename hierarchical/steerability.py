@@ -36,6 +36,7 @@ import tasks
 from goal_prior.codebook import Codebook, load_codebook
 from goal_prior.contact_sheet import contact_sheet
 from hierarchical.reach import EVENT_MATERIALS, shortest_steps
+from hierarchical.run_config import WORLD_DEFAULTS
 from steve1.agent import GuidedAgent
 from steve1.data.generation.crafter_state import ACHIEVEMENTS
 from steve1.embed_conditioned_policy import EmbedConditionedPolicy
@@ -319,8 +320,9 @@ def load_rollout_models(args: argparse.Namespace) -> tuple[Codebook, EmbedCondit
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    # Crafter's high level holds a code for 100 steps (hierarchical/run_config.py)
-    add_rollout_args(parser, cond_scale=0.0, seed=100_000, low_level_steps=100)
+    # as long as Crafter's high level holds a code
+    horizon = WORLD_DEFAULTS["crafter"]["low_level_steps"]
+    add_rollout_args(parser, cond_scale=0.0, seed=100_000, low_level_steps=horizon)
     parser.add_argument(
         "--protocols",
         nargs="+",
