@@ -13,11 +13,11 @@ the Manhattan distance to the nearest water cell in view (by that distance).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from steve1.data.episode_storage import EpisodeReader, list_episodes
 from steve1.data.generation.navigation import MAT, MOVE_ACTION
 
 STEP = {a: d for d, a in MOVE_ACTION.items()}
@@ -30,14 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=300)
     args = parser.parse_args(argv)
     for data_dir in args.data_dirs:
-        episodes = sorted(p for p in data_dir.iterdir() if p.is_dir())[: args.episodes]
-        names = json.loads((episodes[0] / "metadata.json").read_text())["intentions"]
+        episodes = [EpisodeReader(p) for p in list_episodes(data_dir)[: args.episodes]]
+        names = episodes[0].metadata["intentions"]
         drink = names.index("collect_drink")
         repeats: dict[str, list[int]] = {}
         closer: dict[int, list[int]] = {}
         for ep in episodes:
-            actions = np.load(ep / "actions.npy")
-            states = np.load(ep / "states.npz")
+            actions, states = ep.load_actions(), ep.load_states()
             played, intent = ~states["explore"], states["intention"]
             move = np.isin(actions, list(STEP))
             pair = move[1:] & move[:-1] & played[1:] & played[:-1]

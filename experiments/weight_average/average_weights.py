@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from VPT.checkpoint import save_weights
+from VPT.checkpoint import read_weights, save_weights
 
 
 def average(paths: list[Path]) -> dict[str, torch.Tensor]:
-    states = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    states = [read_weights(p) for p in paths]
     for path, state in zip(paths[1:], states[1:], strict=True):
         if state.keys() != states[0].keys():
             raise ValueError(f"{path}: parameter names differ from {paths[0]}")

@@ -142,10 +142,10 @@ def build_policy(
         action_space = CRAFTER_ACTION_SPACE if world == "crafter" else MINECRAFT_ACTION_SPACE
     policy = policy_class(policy_kwargs, action_space, pi_head_kwargs, **kwargs)
     if args.in_weights is None:
-        if getattr(args, "eval_only", False):
+        if args.eval_only:
             raise SystemExit("error: --eval_only validates --in_weights; give the weights")
         return policy
-    if getattr(args, "eval_only", False):
+    if args.eval_only:
         load_weights(policy, args.in_weights, strict=True)
         return policy
     if init_prefixes is not None:
@@ -169,12 +169,15 @@ def build_policy(
 
 
 def load_data(args: argparse.Namespace) -> tuple[EpisodeCache, EpisodeCache]:
-    """Seed everything, set the torch threads, and load the sampling's train and val episodes."""
+    """Seed everything, set the torch threads, and load the sampling's train and val episodes
+    (with `--eval_only`, the val episodes in both places: validating reads no training data)."""
     set_seed(args.seed)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
-    train = EpisodeCache.from_paths(read_sampling(args.sampling_dir, args.sampling, "train"))
     val = EpisodeCache.from_paths(read_sampling(args.sampling_dir, args.sampling, "val"))
+    if args.eval_only:
+        return val, val
+    train = EpisodeCache.from_paths(read_sampling(args.sampling_dir, args.sampling, "train"))
     return train, val
 
 
@@ -201,7 +204,7 @@ def run_training(
     )
     val = HindsightGoalChunks(caches[1], *goals, **extra)
     cfg = loop_config(args)
-    if getattr(args, "eval_only", False):
+    if args.eval_only:
         metrics = Trainer(objective, train, val, cfg).validate()
         print(f"validation of {args.in_weights}: {metrics}")
         return metrics

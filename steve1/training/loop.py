@@ -12,6 +12,7 @@ weights as an uninterrupted run.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -119,8 +120,12 @@ class Trainer:
         self._model_file_written = False
         self.slices_per_batch = cfg.T // cfg.trunc_t
         self.frames_per_slice = cfg.batch_size * cfg.trunc_t
-        self._writer: Any = None  # made at the first log, so that validating alone writes nothing
-        self._writer_made = False
+
+    @functools.cached_property
+    def writer(self) -> Any:
+        """TensorBoard's writer (None without tensorboard), made at the first log, so that
+        validating alone writes nothing."""
+        return _summary_writer(self.cfg.out_weights.parent / "tb")
 
     @property
     def frames(self) -> int:
@@ -339,12 +344,9 @@ class Trainer:
         )
 
     def _log(self, values: dict[str, float]) -> None:
-        if not self._writer_made:
-            self._writer = _summary_writer(self.cfg.out_weights.parent / "tb")
-            self._writer_made = True
-        if self._writer is not None:
+        if self.writer is not None:
             for key, value in values.items():
-                self._writer.add_scalar(key, value, self.frames)
+                self.writer.add_scalar(key, value, self.frames)
 
 
 # Settings that define what a step is; a checkpoint only resumes with the same values.
